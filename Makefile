@@ -1,0 +1,53 @@
+# codesign: the user's entry points. `make test` and `make search` set up .venv themselves.
+PYTHON   ?= python3
+VENV     ?= .venv
+BIN      := $(VENV)/bin
+TARGET   ?= zc706
+RUN      ?= runs/default
+DESIGN   ?= $(RUN)/design.json
+HWDIR    ?= build/$(TARGET)
+PYTEST_ARGS ?= -n 2
+
+.PHONY: setup search train hw sim csim report all test test-fast bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@command -v yosys >/dev/null || (apt-get update -qq && apt-get install -y -qq yosys >/dev/null) \
+	  || { echo "error: yosys is needed: apt-get install yosys (as root)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $@
+
+search: setup
+	$(BIN)/codesign search --target $(TARGET) --out $(RUN) $(ARGS)
+
+train: setup
+	$(BIN)/codesign train $(DESIGN) $(ARGS)
+
+hw: setup
+	$(BIN)/codesign hw --design $(DESIGN) --target $(TARGET) --out $(HWDIR)
+
+sim: setup
+	$(BIN)/codesign sim $(HWDIR)
+
+csim: setup
+	$(BIN)/codesign csim $(HWDIR)
+
+report: setup
+	$(BIN)/codesign report $(RUN)
+
+all: search train hw sim csim report
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS) $(ARGS)
+
+test-fast: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS) -m "not slow" $(ARGS)
+
+bench: setup
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf build sim_build .pytest_cache

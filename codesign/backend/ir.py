@@ -1,0 +1,179 @@
+"""The hardware IR: a DesignPoint plus integer weights lowered to integer layer jobs.
+
+The cost model, the HLS and Verilog templates, the golden model's test vectors and the
+testbenches all read this one IR, so a schedule and a memory map are written down once.
+
+DRAM map (byte addresses, every region aligned to ALIGN bytes):
+  [input image][output of layer 0]...[output of layer L-1][params of layer 0]...[params of L-1]
+Activations are HWC, one byte per element (two's complement for signed tensors, whatever the
+bits). Params of a GEMM layer: weights int8 in (N, kh, kw, Cin) order, padded to ALIGN, then
+per output channel 8 bytes little-endian: int32 bias, uint16 mult, uint8 shift, one zero
+byte. Params of pool/add layers: the same 8-byte records (bias 0); an add layer first has
+its two int16 input multipliers and 4 zero bytes (8 bytes).
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+import numpy as np
+
+from codesign.backend.golden import random_params
+from codesign.cost import chunk_arrays, evaluate
+from codesign.cost.model import dram_bytes_per_cycle
+from codesign.design import GEMM_KINDS, DesignPoint, layer_in_bits, layer_in_signed
+from codesign.targets import load_target
+
+ALIGN = 64
+PARAM_RECORD = np.dtype([("bias", "<i4"), ("mult", "<u2"), ("shift", "u1"), ("pad", "u1")])
+
+
+def align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
+
+
+class ChunkJob(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    index: int
+    first_layer: int
+    last_layer: int
+    rows: int
+    cols: int
+    dataflow: str
+    mult_bits: int
+    act_buf_bytes: int
+    wgt_buf_bytes: int
+    loop_order: str
+
+
+class LayerJob(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    index: int
+    name: str
+    kind: str
+    chunk: int
+    inputs: list[int]
+    in_shape: tuple[int, int, int]
+    out_shape: tuple[int, int, int]
+    kernel: int
+    stride: int
+    padding: int
+    relu: bool
+    m: int            # GEMM view (0 for pool/add)
+    n: int
+    k: int
+    g: int
+    w_bits: int       # 0 without weights
+    in_bits: int
+    in_signed: bool
+    out_bits: int
+    out_signed: bool
+    in_addrs: list[int]     # DRAM byte address of each input tensor
+    out_addr: int
+    param_addr: int         # weights (GEMM) then the per-channel records
+    weight_bytes: int       # bytes of weights before the records (0 for pool/add)
+    record_addr: int        # address of the first per-channel record
+    predicted_cycles: int
+    predicted_compute: int
+
+
+class HardwareIR(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    design_name: str
+    design_digest: str
+    target: str
+    clock_mhz: float
+    axi_bytes: int          # data bytes per AXI beat
+    dram_bytes_per_cycle: int
+    input_addr: int
+    input_shape: tuple[int, int, int]
+    output_addr: int
+    dram_size: int
+    chunks: list[ChunkJob]
+    layers: list[LayerJob]
+
+
+def lower(design: DesignPoint) -> HardwareIR:
+    target = load_target(design.accelerator.target)
+    cost = evaluate(design, target)
+    addr = 0
+    input_addr = addr
+    h, w, c = design.dataset.input_shape
+    addr = align(h * w * c)
+    out_addrs = []
+    for layer in design.layers:
+        out_addrs.append(addr)
+        oh, ow, oc = layer.out_shape
+        addr = align(addr + oh * ow * oc)
+    jobs = []
+    for i, layer in enumerate(design.layers):
+        oc = layer.out_shape[2]
+        weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (8 if layer.kind == "add" else 0)
+        param_addr = addr
+        addr = align(addr + weight_bytes + PARAM_RECORD.itemsize * oc)
+        m, n, k, g = layer.gemm() if layer.kind in GEMM_KINDS else (0, 0, 0, 0)
+        jobs.append(LayerJob(
+            index=i, name=layer.name, kind=layer.kind, chunk=design.chunk_of(i), inputs=list(layer.inputs),
+            in_shape=layer.in_shape, out_shape=layer.out_shape, kernel=layer.kernel, stride=layer.stride,
+            padding=layer.padding, relu=layer.relu, m=m, n=n, k=k, g=g, w_bits=layer.w_bits or 0,
+            in_bits=layer_in_bits(design, layer), in_signed=layer_in_signed(design, layer),
+            out_bits=layer.a_bits, out_signed=layer.signed_output,
+            in_addrs=[input_addr if j == -1 else out_addrs[j] for j in layer.inputs], out_addr=out_addrs[i],
+            param_addr=param_addr, weight_bytes=weight_bytes, record_addr=param_addr + weight_bytes,
+            predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
+    chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,
+                       dataflow=c.dataflow, mult_bits=c.mult_bits, act_buf_bytes=c.act_buf_kib * 1024,
+                       wgt_buf_bytes=c.wgt_buf_kib * 1024, loop_order=c.loop_order)
+              for ci, c in enumerate(design.accelerator.chunks)]
+    return HardwareIR(design_name=design.name, design_digest=design.digest(), target=target.name,
+                      clock_mhz=design.accelerator.clock_mhz, axi_bytes=target.axi_data_bits // 8,
+                      dram_bytes_per_cycle=dram_bytes_per_cycle(target), input_addr=input_addr,
+                      input_shape=design.dataset.input_shape, output_addr=out_addrs[-1], dram_size=align(addr),
+                      chunks=chunks, layers=jobs)
+
+
+def param_block(job: LayerJob, p: dict) -> bytes:
+    """The bytes of one layer's parameter region (see the module docstring)."""
+    oc = job.out_shape[2]
+    head = b""
+    if job.kind in GEMM_KINDS:
+        head = p["w"].astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
+    elif job.kind == "add":
+        head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(8, b"\0")
+    rec = np.zeros(oc, PARAM_RECORD)
+    rec["bias"] = p.get("bias", np.zeros(oc))
+    rec["mult"] = p["mult"]
+    rec["shift"] = p["shift"]
+    return head + rec.tobytes()
+
+
+def dram_image(ir: HardwareIR, params: list[dict], image: np.ndarray) -> bytearray:
+    """The DRAM contents before a run: the input image and every layer's parameters."""
+    mem = bytearray(ir.dram_size)
+    img = np.asarray(image).astype(np.int64).astype(np.uint8).tobytes()
+    mem[ir.input_addr:ir.input_addr + len(img)] = img
+    for job, p in zip(ir.layers, params):
+        block = param_block(job, p)
+        mem[job.param_addr:job.param_addr + len(block)] = block
+    return mem
+
+
+def read_tensor(mem: bytes, job: LayerJob) -> np.ndarray:
+    """A layer's output as the accelerator left it in DRAM (HWC int)."""
+    oh, ow, oc = job.out_shape
+    raw = np.frombuffer(bytes(mem[job.out_addr:job.out_addr + oh * ow * oc]), np.int8 if job.out_signed else np.uint8)
+    return raw.astype(np.int32).reshape(oh, ow, oc)
+
+
+def design_params(design: DesignPoint, design_dir=None, seed: int = 0) -> list[dict]:
+    """The design's trained integer weights if it names a file, else seeded random ones."""
+    from pathlib import Path
+
+    from codesign.backend.golden import load_params
+    if design.weights:
+        return load_params(design, Path(design_dir or ".") / design.weights)
+    return random_params(design, seed)
+
+
+__all__ = ["lower", "dram_image", "read_tensor", "design_params", "HardwareIR", "LayerJob", "ChunkJob",
+           "chunk_arrays"]

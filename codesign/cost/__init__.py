@@ -1,0 +1,114 @@
+"""Cost of a whole DesignPoint on its target, from the one model in `model` and `resources`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from codesign.cost.model import (PARAM_BYTES_PER_CHANNEL, LayerArrays, dram_bytes_per_cycle,
+                                 layer_cycles, scalesim_compute_cycles)
+from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources
+from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, layer_in_bits
+from codesign.errors import CodesignError
+from codesign.targets import Target, load_target
+
+__all__ = ["LayerArrays", "layer_arrays", "evaluate", "check_fits", "DesignCost", "scalesim_compute_cycles"]
+
+
+def _vec_elems(layer: Layer) -> int:
+    h, w, c = layer.in_shape
+    oh, ow, _ = layer.out_shape
+    return {"avgpool": h * w * c, "maxpool": oh * ow * c * layer.kernel ** 2, "add": h * w * c}.get(layer.kind, 0)
+
+
+def layer_figures(layer: Layer, in_bits: int) -> dict:
+    """The per-layer numbers the cost model reads (plain ints)."""
+    gemm = layer.gemm() if layer.kind in GEMM_KINDS else (0, 0, 0, 0)
+    h, w, c = layer.in_shape
+    oh, ow, oc = layer.out_shape
+    n_inputs = len(layer.inputs)
+    return dict(m=gemm[0], n=gemm[1], k=gemm[2], g=gemm[3], vec_elems=_vec_elems(layer),
+                in_bytes=h * w * c * n_inputs, out_bytes=oh * ow * oc,
+                w_bytes=layer.weight_count + (PARAM_BYTES_PER_CHANNEL * oc if layer.kind in GEMM_KINDS else 0),
+                macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits)
+
+
+def layer_arrays(design: DesignPoint) -> LayerArrays:
+    figs = [layer_figures(layer, layer_in_bits(design, layer)) for layer in design.layers]
+    return LayerArrays(**{key: np.array([f[key] for f in figs], dtype=np.int64) for key in figs[0]})
+
+
+def chunk_arrays(design: DesignPoint) -> dict:
+    """Per-layer view of each layer's chunk parameters (int64 arrays, one entry per layer)."""
+    chunks = design.accelerator.chunks
+    idx = np.array([design.chunk_of(i) for i in range(len(design.layers))])
+    pick = lambda f: np.array([f(chunks[c]) for c in idx], dtype=np.int64)  # noqa: E731
+    first = np.array([i == chunks[c].first_layer for i, c in enumerate(idx)])
+    last = np.array([i == chunks[c].last_layer for i, c in enumerate(idx)])
+    return dict(chunk=idx, rows=pick(lambda c: c.rows), cols=pick(lambda c: c.cols),
+                ws=pick(lambda c: c.dataflow == "ws").astype(bool),
+                act_buf_bytes=pick(lambda c: c.act_buf_kib * 1024), wgt_buf_bytes=pick(lambda c: c.wgt_buf_kib * 1024),
+                weights_outer=pick(lambda c: c.loop_order == "weights_outer").astype(bool),
+                first_in_chunk=first, last_in_chunk=last)
+
+
+@dataclass
+class DesignCost:
+    layer_cycles: np.ndarray
+    layer_compute: np.ndarray
+    layer_dram: np.ndarray
+    chunk_cycles: np.ndarray
+    fps: float
+    latency_ms: float
+    resources: dict[str, float]
+    capacity: dict[str, float]
+
+    def predicted(self) -> Predicted:
+        return Predicted(layer_cycles=[int(v) for v in self.layer_cycles],
+                         chunk_cycles=[int(v) for v in self.chunk_cycles], fps=self.fps,
+                         latency_ms=self.latency_ms, resources=self.resources)
+
+
+def evaluate(design: DesignPoint, target: Target | None = None) -> DesignCost:
+    target = target or load_target(design.accelerator.target)
+    L = layer_arrays(design)
+    ch = chunk_arrays(design)
+    total, compute, dram = layer_cycles(L, ch["rows"], ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"],
+                                        ch["weights_outer"], ch["first_in_chunk"], ch["last_in_chunk"],
+                                        dram_bytes_per_cycle(target))
+    n_chunks = len(design.accelerator.chunks)
+    chunk_cycles = np.bincount(ch["chunk"], weights=total, minlength=n_chunks).astype(np.int64)
+    clock_hz = design.accelerator.clock_mhz * 1e6
+    fps = clock_hz / chunk_cycles.max()            # chunks pipeline across frames
+    latency_ms = chunk_cycles.sum() / clock_hz * 1e3
+    resources, capacity = design_resources(design, target, L, dram)
+    return DesignCost(total, compute, dram, chunk_cycles, float(fps), float(latency_ms), resources, capacity)
+
+
+def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:
+    cs = design.accelerator.chunks
+    arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
+    rows, cols, mult = arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits)
+    act, wgt = arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib)
+    if target.kind == "fpga":
+        res = {k: float(np.sum(v)) for k, v in fpga_resources(rows, cols, mult, act, wgt).items()}
+        return res, {k: float(v) for k, v in target.resources.items()}
+    dram_bytes = dram_cycles * dram_bytes_per_cycle(target)
+    sram_bytes = L.macs * 2  # every MAC reads one weight and one activation byte from a buffer
+    energy = float(np.sum(asic_energy_uj(L.macs, L.w_bits, L.a_bits, sram_bytes, dram_bytes, target)))
+    area = float(np.sum(asic_area_mm2(rows, cols, mult, act, wgt, target)))
+    return {"area_mm2": area, "energy_uj": energy}, {"area_mm2": float(target.area_budget_mm2)}
+
+
+def check_fits(design: DesignPoint, target: Target | None = None) -> DesignCost:
+    """Evaluate, and raise a CodesignError naming the resource and the overshoot if it does not fit."""
+    target = target or load_target(design.accelerator.target)
+    cost = evaluate(design, target)
+    for key, cap in cost.capacity.items():
+        used = cost.resources[key]
+        if used > cap:
+            raise CodesignError(f"design {design.name!r} does not fit {target.name}: {key} {used:g} > {cap:g} "
+                                f"(over by {used - cap:g}, {100 * (used - cap) / cap:.0f} %); use smaller arrays "
+                                f"or buffers, fewer chunks, or a larger target")
+    return cost

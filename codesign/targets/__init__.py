@@ -1,0 +1,47 @@
+"""Board and process descriptions, kept as TOML data files beside this module."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from codesign.errors import CodesignError
+
+_HERE = Path(__file__).parent
+
+
+class Target(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    kind: Literal["fpga", "asic"]
+    clock_mhz: float
+    dram_gbps: float
+    axi_data_bits: int
+    source: str
+    part: str | None = None
+    family: str | None = None
+    board_part: str | None = None
+    resources: dict[str, int] | None = None       # FPGA: dsp, bram36, lut, ff
+    process: str | None = None
+    area_budget_mm2: float | None = None
+    energy_pj: dict[str, float] | None = None      # ASIC tables
+    area_um2: dict[str, float] | None = None
+
+    @property
+    def dram_bytes_per_cycle(self) -> float:
+        return self.dram_gbps * 1e3 / self.clock_mhz
+
+
+def target_names() -> list[str]:
+    return sorted(p.stem for p in _HERE.glob("*.toml"))
+
+
+def load_target(name: str) -> Target:
+    path = _HERE / f"{name}.toml"
+    if not path.is_file():
+        raise CodesignError(f"unknown target {name!r}; choose one of: {', '.join(target_names())}")
+    return Target.model_validate(tomllib.loads(path.read_text()))
