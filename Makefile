@@ -5,7 +5,7 @@ BIN      := $(VENV)/bin
 TARGET   ?= zc706
 RUN      ?= runs/default
 DESIGN   ?= $(RUN)/design.json
-HWDIR    ?= build/$(TARGET)
+HWDIR    ?= $(RUN)/hw-$(TARGET)
 PYTEST_ARGS ?= -n 2
 
 .PHONY: setup search train hw sim csim report all test test-fast bench clean
