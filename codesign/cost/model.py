@@ -54,6 +54,23 @@ def ceil_div(a, b):
     return (a + b - 1) // b
 
 
+def _pair(a, b):
+    """torch's maximum/minimum take tensors only: lift a Python number to the other's device."""
+    if torch is not None and isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
+        return a, torch.as_tensor(b, device=a.device)
+    if torch is not None and isinstance(b, torch.Tensor) and not isinstance(a, torch.Tensor):
+        return torch.as_tensor(a, device=b.device), b
+    return a, b
+
+
+def maximum(a, b):
+    return _xp(a, b).maximum(*_pair(a, b))
+
+
+def minimum(a, b):
+    return _xp(a, b).minimum(*_pair(a, b))
+
+
 @dataclass
 class LayerArrays:
     """Per-layer figures the cost model needs, as broadcastable arrays (one entry per layer)."""
@@ -119,12 +136,12 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     xp = _xp(L.m, rows, cols, act_buf_bytes)
     compute = array_cycles(rows, cols, ws, L.m, L.n, L.k, L.g) + vector_cycles(cols, L.vec_elems)
 
-    half_wgt = xp.maximum(wgt_buf_bytes // 2, 1)           # double-buffered weight tiles
-    w_tiles = xp.maximum(ceil_div(L.w_bytes, half_wgt), 1)
+    half_wgt = maximum(wgt_buf_bytes // 2, 1)           # double-buffered weight tiles
+    w_tiles = maximum(ceil_div(L.w_bytes, half_wgt), 1)
     fits = (L.in_bytes + L.out_bytes) <= act_buf_bytes
     # Spilled activations: weights_outer re-reads the input per weight tile; inputs_outer
     # re-reads the weights per input tile (input tiles of half the activation buffer).
-    in_tiles = xp.maximum(ceil_div(L.in_bytes, xp.maximum(act_buf_bytes // 2, 1)), 1)
+    in_tiles = maximum(ceil_div(L.in_bytes, maximum(act_buf_bytes // 2, 1)), 1)
     spill_in = xp.where(weights_outer, L.in_bytes * w_tiles, L.in_bytes)
     spill_w = xp.where(weights_outer, L.w_bytes, L.w_bytes * in_tiles)
     in_traffic = xp.where(fits, xp.where(first_in_chunk, L.in_bytes, 0), spill_in)
@@ -132,7 +149,7 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     w_traffic = xp.where(fits, L.w_bytes, spill_w)
     dram = ceil_div(in_traffic + out_traffic + w_traffic, bytes_per_cycle)
 
-    first_tile = xp.minimum(L.w_bytes, half_wgt) + xp.where(first_in_chunk, xp.minimum(L.in_bytes, act_buf_bytes // 2), 0)
+    first_tile = minimum(L.w_bytes, half_wgt) + xp.where(first_in_chunk, minimum(L.in_bytes, act_buf_bytes // 2), 0)
     exposed = xp.where(first_in_chunk, ceil_div(first_tile, bytes_per_cycle), 0)
-    total = xp.maximum(compute, dram) + exposed
+    total = maximum(compute, dram) + exposed
     return total, compute, dram

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.cost.model import _xp, ceil_div
+from codesign.cost.model import _xp, ceil_div, maximum
 
 LUT_MULT_MAX_BITS = 4
 REQUANT_DSP = 2
@@ -56,8 +56,7 @@ def asic_area_mm2(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, target) -> ob
 def asic_energy_uj(macs, w_bits, a_bits, sram_bytes, dram_bytes, target) -> object:
     """Energy of the given work in microjoules (all arguments broadcast; sum over layers)."""
     e = target.energy_pj
-    xp = _xp(macs, w_bits, a_bits)
-    width = xp.maximum(w_bits, a_bits)
+    width = maximum(w_bits, a_bits)
     mac = e["mult_8b"] * (width / 8.0) ** 2 + e["add_32b"]
     return (macs * mac + sram_bytes / 8.0 * e["sram_read_64b_32kib"] + dram_bytes / 8.0 * e["dram_64b"]) / 1e6
 
