@@ -1,0 +1,1 @@
+"""Quantisation-aware training of a DesignPoint and its integer export (`codesign train`)."""

@@ -1,0 +1,90 @@
+"""`codesign train DESIGN.json`: QAT of the design, integer export and accuracy, beside the design.
+
+Writes, in the design's folder: train_checkpoint.pt (every epoch; `--resume` continues from it),
+weights.npz (golden.py's format), vectors.npz (the first test images, their labels and the golden
+model's classes), train_log.json (per-epoch loss and validation accuracy, the test accuracies and
+the fake-quant / golden agreement), and design.json updated with `weights` and `accuracy`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from codesign.backend import golden
+from codesign.design import DesignPoint, load_design, save_design
+from codesign.errors import CodesignError
+from codesign.train.export import export_params
+from codesign.train.loop import Trainer, TrainSettings, predict
+from codesign.train.model import QuantNet
+
+DEFAULT_EPOCHS = TrainSettings.epochs
+VECTOR_IMAGES = 16
+
+
+def check_dataset(design: DesignPoint, splits) -> None:
+    if tuple(splits.input_shape) != tuple(design.dataset.input_shape) or splits.num_classes != design.dataset.num_classes:
+        raise CodesignError(f"dataset {splits.name!r} has input {tuple(splits.input_shape)} and {splits.num_classes} "
+                            f"classes, the design expects {tuple(design.dataset.input_shape)} and "
+                            f"{design.dataset.num_classes}; pass the design's dataset (--data-root)")
+
+
+def evaluate(model: QuantNet, params: list[dict], test, device: str) -> tuple[dict[str, float], float, np.ndarray]:
+    """Test accuracies (float, fake_quant, integer), fake-quant/golden agreement, golden classes."""
+    images, labels = test
+    float_pred = predict(model, images, quantize=False, device=device)
+    fq_pred = predict(model, images, quantize=True, device=device)
+    int_pred = golden.predict(model.design, params, images)
+    acc = {"float": float((float_pred == labels).mean()), "fake_quant": float((fq_pred == labels).mean()),
+           "integer": float((int_pred == labels).mean())}
+    return acc, float((fq_pred == int_pred).mean()), int_pred
+
+
+def train_design(design_path: Path, splits, settings: TrainSettings, resume: bool = False) -> DesignPoint:
+    """The whole of `codesign train` after argument parsing; returns the updated design."""
+    design = load_design(design_path)
+    check_dataset(design, splits)
+    folder = design_path.parent
+    torch.manual_seed(settings.seed)
+    model = QuantNet(design)
+    trainer = Trainer(model, settings, folder / "train_checkpoint.pt")
+    if resume:
+        trainer.resume()
+    start = time.time()
+    trainer.fit(splits.train, splits.val)
+    params = export_params(model)
+    golden.save_params(params, folder / "weights.npz")
+    params = golden.load_params(design, folder / "weights.npz")  # validates ranges and shapes
+    accuracy, agreement, int_pred = evaluate(model, params, splits.test, settings.device)
+    images, labels = splits.test
+    np.savez_compressed(folder / "vectors.npz", images=images[:VECTOR_IMAGES], labels=labels[:VECTOR_IMAGES],
+                        golden_classes=int_pred[:VECTOR_IMAGES])
+    design = design.model_copy(update={"weights": "weights.npz", "accuracy": accuracy})
+    save_design(design, design_path)
+    log = {"settings": settings.__dict__, "history": trainer.history, "accuracy": accuracy,
+           "fake_quant_golden_agreement": agreement, "test_images": int(len(labels)),
+           "seconds": round(time.time() - start, 1)}
+    (folder / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
+    print(f"test accuracy on {len(labels)} images: float {accuracy['float']:.4f}, fake-quant "
+          f"{accuracy['fake_quant']:.4f}, integer (golden) {accuracy['integer']:.4f}; fake-quant and golden "
+          f"agree on {agreement:.2%}")
+    print(f"wrote {folder / 'weights.npz'}, {folder / 'vectors.npz'}, {design_path}")
+    return design
+
+
+def main(args) -> int:
+    from codesign.data import load_dataset
+
+    design_path = Path(args.design)
+    design = load_design(design_path)
+    epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
+    if epochs < 1:
+        raise CodesignError(f"--epochs {epochs}: train for at least one epoch")
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    splits = load_dataset(design.dataset.name, data_root=args.data_root)
+    train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
+    return 0
