@@ -222,8 +222,9 @@ def accuracy_section(run: Path, design: DesignPoint) -> Section:
         return sec
     sec.lines += [f"- {k}: {v:.4f}" for k, v in design.accuracy.items()]
     log = read_json(run / "train_log.json")
-    if log and "fake_quant_golden_agreement" in log:
-        sec.lines.append(f"- fake-quant and golden predictions agree on {log['fake_quant_golden_agreement']:.2%} "
+    agreement = (log or {}).get("golden_agreement", {})
+    if "fake_quant" in agreement:
+        sec.lines.append(f"- the golden model's classes agree with the fake-quant model's on {agreement['fake_quant']:.2%} "
                          f"of {log.get('test_images', '?')} test images; training took {log.get('seconds', '?')} s")
     return sec
 

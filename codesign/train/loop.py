@@ -6,6 +6,7 @@ is calibrated on a batch and the rest are QAT. One cosine learning-rate schedule
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,13 +40,19 @@ def to_float(images: np.ndarray, device: str) -> torch.Tensor:
 
 
 @torch.no_grad()
-def predict(model: QuantNet, images: np.ndarray, quantize: bool, device: str, batch: int = 256) -> np.ndarray:
-    was = (model.training, model.quantize)
+def predict(model: QuantNet, images: np.ndarray, quantize: bool, device: str, exact: bool = False,
+            batch: int = 256) -> np.ndarray:
+    """Classes in eval mode; `exact` runs a float64 copy that requantises as the integer export does."""
+    if exact:
+        model = copy.deepcopy(model).double()
+    was = (model.training, model.quantize, model.exact)
     model.eval()
-    model.quantize = quantize
-    out = [model(to_float(images[i:i + batch], device)).argmax(1).cpu().numpy() for i in range(0, len(images), batch)]
+    model.quantize, model.exact = quantize, exact
+    dtype = next(model.parameters()).dtype
+    out = [model(to_float(images[i:i + batch], device).to(dtype)).argmax(1).cpu().numpy()
+           for i in range(0, len(images), batch)]
     model.train(was[0])
-    model.quantize = was[1]
+    model.quantize, model.exact = was[1], was[2]
     return np.concatenate(out)
 
 

@@ -13,22 +13,27 @@ the golden model (codesign.backend.golden):
   bias quantised to the accumulator's scale s_in * s_w as the export quantises it.
 
 With `quantize=False` the same module is the float network (used for the float warm-up and the
-float accuracy).
+float accuracy). With `exact=True` (eval mode, run on a float64 copy) every layer recovers its
+integer accumulator and requantises it with the (mult, shift) the export writes, so its outputs
+are golden.py's integers bit for bit; plain eval mode uses the real-valued scale ratios instead.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from codesign.backend.golden import choose_mult_shift
 from codesign.design import DesignPoint, Layer
 from codesign.quant import act_bounds, fake_quant_act, fake_quant_weight, round_half_up_ste, weight_scale
 
 INPUT_SCALE = 1.0 / 255.0
 CALIBRATION_QUANTILE = 0.999
+ADD_MULT_BITS = 14  # add_mult are int16 in DRAM; the larger input's is 2^14
 
 
 class ActQuant(nn.Module):
@@ -65,20 +70,42 @@ class LayerOp(nn.Module):
         tied = layer.kind in ("maxpool", "avgpool") and in_bits == layer.a_bits and in_signed == layer.signed_output
         self.act = None if tied else ActQuant(layer.a_bits, layer.signed_output)
 
-    def compute(self, xs: list[torch.Tensor], scales: list[torch.Tensor], quantize: bool) -> torch.Tensor:
+    def compute(self, xs: list[torch.Tensor], scales: list[torch.Tensor], quantize: bool, exact: bool) -> torch.Tensor:
         raise NotImplementedError
 
-    def forward(self, xs, scales, quantize: bool, calibrating: bool):
-        y = self.compute(xs, scales, quantize)
+    def acc_scale(self, scales: list[torch.Tensor]) -> np.ndarray:
+        """Per output channel, the real value of one unit of the layer's int32 accumulator."""
+        raise NotImplementedError
+
+    def requantizer(self, scales: list[torch.Tensor], s_out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """(mult, shift) per output channel, as the export writes them."""
+        return choose_mult_shift(self.acc_scale(scales) / float(s_out))
+
+    def requantize_exact(self, y: torch.Tensor, scales, s_out: torch.Tensor) -> torch.Tensor:
+        """golden.requantize on the accumulator that y represents (call in float64)."""
+        unit = torch.as_tensor(self.acc_scale(scales), dtype=y.dtype, device=y.device).view(1, -1, 1, 1)
+        mult, shift = (torch.as_tensor(v, dtype=y.dtype, device=y.device).view(1, -1, 1, 1)
+                       for v in self.requantizer(scales, s_out))
+        acc = torch.round(y / unit)
+        rounding = torch.where(shift > 0, 2.0 ** (shift - 1), 0.0)
+        lo, hi = act_bounds(self.layer.a_bits, self.layer.signed_output)
+        return torch.clamp(torch.floor((acc * mult + rounding) * 2.0 ** -shift), lo, hi) * s_out
+
+    def forward(self, xs, scales, quantize: bool, calibrating: bool, exact: bool = False):
+        y = self.compute(xs, scales, quantize, exact)
         if self.layer.relu:
             y = F.relu(y)
         if not quantize:
             return y, None
         if self.act is None:
-            return fake_quant_act(y, scales[0], self.layer.a_bits, self.layer.signed_output), scales[0]
-        if calibrating:
-            self.act.calibrate(y)
-        return self.act(y)
+            s_out = scales[0]
+        else:
+            if calibrating:
+                self.act.calibrate(y)
+            s_out = self.act.log_scale.exp()
+        if exact:
+            return self.requantize_exact(y, scales, s_out), s_out
+        return fake_quant_act(y, s_out, self.layer.a_bits, self.layer.signed_output), s_out
 
 
 class GemmOp(LayerOp):
@@ -116,7 +143,13 @@ class GemmOp(LayerOp):
             return F.linear(x.permute(0, 2, 3, 1).flatten(1), w, b)[:, :, None, None]
         return F.conv2d(x, w, b, stride=self.layer.stride, padding=self.layer.padding, groups=self.groups)
 
-    def compute(self, xs, scales, quantize):
+    def weight_scale(self) -> torch.Tensor:
+        return weight_scale(self.folded()[0], self.layer.w_bits).flatten()
+
+    def acc_scale(self, scales):
+        return float(scales[0]) * self.weight_scale().detach().double().cpu().numpy()
+
+    def compute(self, xs, scales, quantize, exact):
         x = xs[0]
         train_bn = self.bn is not None and self.training
         if train_bn:
@@ -125,21 +158,38 @@ class GemmOp(LayerOp):
         w, b = self.folded()
         if not quantize:
             return self.linear(x, w, b)
-        acc_scale = scales[0] * weight_scale(w, self.layer.w_bits).flatten()
+        acc_scale = scales[0] * self.weight_scale()
         b = round_half_up_ste(b / acc_scale) * acc_scale
         return self.linear(x, fake_quant_weight(w, self.layer.w_bits), b)
 
 
 class PoolOp(LayerOp):
-    def compute(self, xs, scales, quantize):
+    def acc_scale(self, scales):
+        h, w, c = self.layer.in_shape
+        per_unit = float(scales[0]) / (h * w if self.layer.kind == "avgpool" else 1)  # avgpool accumulates the sum
+        return np.full(c, per_unit)
+
+    def compute(self, xs, scales, quantize, exact):
         if self.layer.kind == "avgpool":
             return xs[0].mean(dim=(2, 3), keepdim=True)
         return F.max_pool2d(xs[0], self.layer.kernel, self.layer.stride, self.layer.padding)
 
 
+def add_multipliers(s_a: float, s_b: float) -> tuple[np.ndarray, float]:
+    """Integer input multipliers of an add (the larger scale's is 2^14) and the value of one unit."""
+    big = max(s_a, s_b)
+    return np.array([round(s / big * 2 ** ADD_MULT_BITS) for s in (s_a, s_b)], np.int64), big / 2 ** ADD_MULT_BITS
+
+
 class AddOp(LayerOp):
-    def compute(self, xs, scales, quantize):
-        return xs[0] + xs[1]
+    def acc_scale(self, scales):
+        return np.full(self.layer.out_shape[2], add_multipliers(float(scales[0]), float(scales[1]))[1])
+
+    def compute(self, xs, scales, quantize, exact):
+        if not exact:
+            return xs[0] + xs[1]
+        mults, unit = add_multipliers(float(scales[0]), float(scales[1]))
+        return sum(torch.round(x / s) * int(m) * unit for x, s, m in zip(xs, scales, mults))
 
 
 def make_op(design: DesignPoint, layer: Layer) -> LayerOp:
@@ -159,17 +209,18 @@ class QuantNet(nn.Module):
         self.ops = nn.ModuleList(make_op(design, layer) for layer in design.layers)
         self.quantize = True
         self.calibrating = False
+        self.exact = False  # eval only: requantise with the exported (mult, shift); run in float64
 
     def run(self, images: torch.Tensor) -> tuple[list[torch.Tensor], list[torch.Tensor | None]]:
         """Every layer's output (NCHW, dequantised) and its scale."""
         x0 = images
-        s0 = torch.tensor(INPUT_SCALE, device=images.device)
+        s0 = torch.tensor(INPUT_SCALE, device=images.device, dtype=images.dtype)
         outs: list[torch.Tensor] = []
         scales: list[torch.Tensor | None] = []
         for layer, op in zip(self.design.layers, self.ops):
             xs = [x0 if j == -1 else outs[j] for j in layer.inputs]
             ss = [s0 if j == -1 else scales[j] for j in layer.inputs]
-            y, s = op(xs, ss, self.quantize, self.calibrating)
+            y, s = op(xs, ss, self.quantize, self.calibrating, self.exact and self.quantize and not self.training)
             outs.append(y)
             scales.append(s)
         return outs, scales

@@ -33,15 +33,18 @@ def check_dataset(design: DesignPoint, splits) -> None:
                             f"{design.dataset.num_classes}; pass the design's dataset (--data-root)")
 
 
-def evaluate(model: QuantNet, params: list[dict], test, device: str) -> tuple[dict[str, float], float, np.ndarray]:
-    """Test accuracies (float, fake_quant, integer), fake-quant/golden agreement, golden classes."""
+def evaluate(model: QuantNet, params: list[dict], test, device: str) -> tuple[dict, dict, np.ndarray]:
+    """Test accuracies (float, fake_quant, integer); agreement of the fake-quant model with the golden
+    model, plain and in exact mode; the golden classes."""
     images, labels = test
     float_pred = predict(model, images, quantize=False, device=device)
     fq_pred = predict(model, images, quantize=True, device=device)
+    exact_pred = predict(model, images, quantize=True, device=device, exact=True)
     int_pred = golden.predict(model.design, params, images)
     acc = {"float": float((float_pred == labels).mean()), "fake_quant": float((fq_pred == labels).mean()),
            "integer": float((int_pred == labels).mean())}
-    return acc, float((fq_pred == int_pred).mean()), int_pred
+    agreement = {"fake_quant": float((fq_pred == int_pred).mean()), "exact": float((exact_pred == int_pred).mean())}
+    return acc, agreement, int_pred
 
 
 def train_design(design_path: Path, splits, settings: TrainSettings, resume: bool = False) -> DesignPoint:
@@ -66,12 +69,12 @@ def train_design(design_path: Path, splits, settings: TrainSettings, resume: boo
     design = design.model_copy(update={"weights": "weights.npz", "accuracy": accuracy})
     save_design(design, design_path)
     log = {"settings": settings.__dict__, "history": trainer.history, "accuracy": accuracy,
-           "fake_quant_golden_agreement": agreement, "test_images": int(len(labels)),
+           "golden_agreement": agreement, "test_images": int(len(labels)),
            "seconds": round(time.time() - start, 1)}
     (folder / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
     print(f"test accuracy on {len(labels)} images: float {accuracy['float']:.4f}, fake-quant "
-          f"{accuracy['fake_quant']:.4f}, integer (golden) {accuracy['integer']:.4f}; fake-quant and golden "
-          f"agree on {agreement:.2%}")
+          f"{accuracy['fake_quant']:.4f}, integer (golden) {accuracy['integer']:.4f}; the golden model's classes "
+          f"agree with fake-quant on {agreement['fake_quant']:.2%}, with its exact mode on {agreement['exact']:.2%}")
     print(f"wrote {folder / 'weights.npz'}, {folder / 'vectors.npz'}, {design_path}")
     return design
 
