@@ -1,0 +1,172 @@
+"""C simulation of the generated HLS project (g++ + ap_types) against the golden model, bit for bit.
+
+Each g++ build runs a whole network, so one compile covers many layers: the two examples and
+seeded random designs that together hold every layer kind, weight and activation bits 2..8,
+signed and unsigned inputs, both dataflows, odd array shapes and several chunks.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from codesign.backend import hls
+from codesign.backend.csim import main as csim_main
+from codesign.backend.csim import run_csim
+from codesign.backend.golden import predict
+from codesign.backend.ir import design_params, lower
+from codesign.design import Accelerator, Chunk, Dataset, DesignPoint, Layer, load_design, save_design
+from conftest import EXAMPLES, run_cli
+
+RANDOM_SEEDS = range(8)
+
+
+def make_project(design: DesignPoint, out, images=None):
+    """DIR as `codesign hw` leaves it for the HLS side: design.json, manifest.json, hls/."""
+    out.mkdir(parents=True, exist_ok=True)
+    save_design(design, out / "design.json")
+    (out / "manifest.json").write_text(json.dumps({"design_name": design.name, "design_digest": design.digest(),
+                                                   "target": design.accelerator.target}))
+    if images is not None:
+        np.savez(out / "vectors.npz", images=images)
+    hls.render(design, lower(design), design_params(design, out), out / "hls")
+    return out
+
+
+def random_design(seed: int) -> DesignPoint:
+    """A random network with every layer kind, random bits 2..8, split over 2 or 3 chunks."""
+    rng = np.random.default_rng(seed)
+    bits = lambda: int(rng.integers(2, 9))  # noqa: E731
+    h = int(rng.integers(6, 10))
+    shape = (h, h, int(rng.integers(1, 4)))
+    layers: list[Layer] = []
+
+    def add(kind, out_shape, **kw):
+        src = len(layers) - 1
+        layers.append(Layer(name=f"l{len(layers)}_{kind}", kind=kind, inputs=kw.pop("inputs", [src]),
+                            in_shape=kw.pop("in_shape", layers[-1].out_shape if layers else shape),
+                            out_shape=out_shape, a_bits=bits(), relu=bool(rng.integers(0, 2)), **kw))
+
+    def conv_out(s, k, stride, pad, c):
+        return ((s[0] + 2 * pad - k) // stride + 1, (s[1] + 2 * pad - k) // stride + 1, c)
+
+    k = int(rng.choice([3, 5]))
+    add("conv", conv_out(shape, k, 1, k // 2, int(rng.integers(3, 7))), kernel=k, padding=k // 2, w_bits=bits())
+    cur = layers[-1].out_shape
+    add("conv", conv_out(cur, 3, 2, 1, int(rng.integers(4, 9))), kernel=3, stride=2, padding=1, w_bits=bits())
+    cur = layers[-1].out_shape
+    k = int(rng.choice([3, 5]))
+    add("dwconv", conv_out(cur, k, 1, k // 2, cur[2]), kernel=k, padding=k // 2, w_bits=bits())
+    skip = len(layers) - 1
+    add("conv", cur, kernel=1, w_bits=bits())
+    add("add", cur, inputs=[skip, len(layers) - 1])
+    add("dwconv", conv_out(cur, 3, 2, 0, cur[2]), kernel=3, stride=2, w_bits=bits())
+    cur = layers[-1].out_shape
+    add("maxpool", conv_out(cur, 2, 1, 1, cur[2]), kernel=2, stride=1, padding=1)
+    cur = layers[-1].out_shape
+    add("fc", (1, 1, int(rng.integers(5, 13))), w_bits=bits())
+    add("conv", (1, 1, 6), kernel=1, w_bits=bits())
+    add("avgpool", (1, 1, 6))
+    add("fc", (1, 1, 10), w_bits=bits())
+    cuts = sorted(rng.choice(np.arange(1, len(layers)), size=int(rng.integers(1, 3)), replace=False))
+    bounds = [0, *map(int, cuts), len(layers)]
+    chunks = [Chunk(first_layer=a, last_layer=b - 1, rows=int(rng.integers(1, 10)), cols=int(rng.integers(1, 10)),
+                    dataflow=["os", "ws"][(i + seed) % 2], mult_bits=8)
+              for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    return DesignPoint(name=f"random{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
+                       layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+
+
+def assert_bit_exact(result, design):
+    assert [layer["index"] for layer in result["layers"]] == list(range(len(design.layers)))
+    for layer in result["layers"]:
+        assert layer["elements"] > 0 and layer["mismatches"] == 0, layer
+    assert result["bit_exact"] is True
+    assert all(im["match"] for im in result["images"])
+
+
+def test_random_designs_cover_every_kind_bits_and_dataflow():
+    designs = [random_design(s) for s in RANDOM_SEEDS]
+    seen = {(layer.kind, c.dataflow) for d in designs for c in d.accelerator.chunks
+            for layer in d.layers[c.first_layer:c.last_layer + 1]}
+    kinds = ("conv", "dwconv", "fc", "avgpool", "maxpool", "add")
+    assert {(k, df) for k in kinds for df in ("os", "ws")} <= seen
+    assert {layer.w_bits for d in designs for layer in d.layers if layer.w_bits} == set(range(2, 9))
+    assert {layer.a_bits for d in designs for layer in d.layers} == set(range(2, 9))
+    in_signed = {(layer.kind, d.layers[layer.inputs[0]].relu) for d in designs for layer in d.layers
+                 if layer.inputs[0] >= 0}
+    assert {(k, r) for k in kinds for r in (False, True)} <= in_signed
+    assert {len(d.accelerator.chunks) for d in designs} == {2, 3}
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_csim_random_design_bit_exact(tmp_path, seed):
+    design = random_design(seed)
+    images = np.random.default_rng(100 + seed).integers(0, 256, size=(3, *design.dataset.input_shape), dtype=np.uint8)
+    result = run_csim(make_project(design, tmp_path, images))
+    assert result["image_source"] == "vectors.npz" and len(result["images"]) == 3
+    assert_bit_exact(result, design)
+    golden = predict(design, design_params(design, tmp_path), images)
+    assert [im["class"] for im in result["images"]] == golden.tolist()
+
+
+@pytest.mark.parametrize("name", ["single_chunk_os_int8", "two_chunk_mixed"])
+def test_csim_examples_bit_exact(tmp_path, name):
+    design = load_design(EXAMPLES / f"{name}.json")
+    result = run_csim(make_project(design, tmp_path))
+    assert result["image_source"] == "seeded_random" and len(result["images"]) == 1
+    assert_bit_exact(result, design)
+
+
+def test_csim_reports_a_mismatch(tmp_path, monkeypatch):
+    """Golden vectors from other weights must fail, layer by layer, with a non-zero exit."""
+    design = load_design(EXAMPLES / "two_chunk_mixed.json")
+    out = make_project(design, tmp_path)
+    other = design_params(design, seed=7)
+    real_write = hls.write_vectors
+
+    def write_wrong(design_, ir, params, images, vec_dir):
+        real_write(design_, ir, other, images, vec_dir)
+        (vec_dir / "dram_init.bin").write_bytes(bytes(hls.dram_image(ir, params, np.zeros(design_.dataset.input_shape))))
+
+    monkeypatch.setattr("codesign.backend.csim.write_vectors", write_wrong)
+    result = run_csim(out)
+    assert result["bit_exact"] is False
+    assert result["layers"][0]["mismatches"] > 0
+
+
+@pytest.mark.slow
+def test_csim_cli_json_and_images(tmp_path):
+    design = load_design(EXAMPLES / "single_chunk_os_int8.json")
+    images = np.random.default_rng(5).integers(0, 256, size=(4, 16, 16, 1), dtype=np.uint8)
+    out = make_project(design, tmp_path / "hw", images)
+    proc = run_cli("csim", out, "--json", "--images", 2, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    printed = json.loads(proc.stdout)
+    assert printed == json.loads((out / "csim.json").read_text())
+    assert printed["bit_exact"] and len(printed["images"]) == 2
+    golden = predict(design, design_params(design, out), images[:2]).tolist()
+    assert [im["golden_class"] for im in printed["images"]] == golden
+    human = run_cli("csim", out, cwd=tmp_path)
+    assert human.returncode == 0 and "bit-exact over 4 image(s)" in human.stdout
+
+
+def test_csim_without_project_says_what_to_do(tmp_path):
+    proc = run_cli("csim", tmp_path)
+    assert proc.returncode == 2 and "codesign hw" in proc.stderr
+
+
+class _Args:
+    def __init__(self, d):
+        self.dir, self.json, self.images = str(d), True, None
+
+
+def test_csim_main_exit_code_on_mismatch(tmp_path, capsys):
+    design = load_design(EXAMPLES / "single_chunk_os_int8.json")
+    out = make_project(design, tmp_path)
+    text = (out / "hls" / "kernels" / "cs_types.h").read_text()
+    (out / "hls" / "kernels" / "cs_types.h").write_text(text.replace("rounding = wide_t(1) << (shift - 1);",
+                                                                     "rounding = 0;"))
+    assert csim_main(_Args(out)) == 1
+    result = json.loads(capsys.readouterr().out)
+    assert result["bit_exact"] is False and json.loads((out / "csim.json").read_text()) == result
