@@ -170,3 +170,10 @@ def test_csim_main_exit_code_on_mismatch(tmp_path, capsys):
     assert csim_main(_Args(out)) == 1
     result = json.loads(capsys.readouterr().out)
     assert result["bit_exact"] is False and json.loads((out / "csim.json").read_text()) == result
+
+
+def test_csim_refuses_a_project_of_another_design(tmp_path):
+    out = make_project(load_design(EXAMPLES / "single_chunk_os_int8.json"), tmp_path)
+    save_design(load_design(EXAMPLES / "two_chunk_mixed.json"), out / "design.json")
+    proc = run_cli("csim", out)
+    assert proc.returncode == 2 and "generated from another design" in proc.stderr

@@ -94,6 +94,9 @@ def run_csim(hw_dir: Path, images_count: int | None = None) -> dict:
     hls_dir = hw_dir / "hls"
     if not (hls_dir / "tb.cpp").is_file():
         raise CodesignError(f"{hls_dir}: no HLS project; generate it with `codesign hw --out {hw_dir}`")
+    if f"(digest {design.digest()})" not in (hls_dir / "params.h").read_text():
+        raise CodesignError(f"{hls_dir} was generated from another design than {hw_dir / 'design.json'}; "
+                            f"regenerate it with `codesign hw --out {hw_dir}`")
     ir = lower(design)
     images, source = choose_images(design, hw_dir, images_count)
     build_dir = hls_dir / "csim"
