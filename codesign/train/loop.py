@@ -15,13 +15,14 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from codesign.data import to_tensor
 from codesign.errors import CodesignError
 from codesign.train.model import QuantNet
 
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 40
+    epochs: int = 30
     batch_size: int = 32
     lr: float = 2e-2
     weight_decay: float = 1e-4
@@ -35,8 +36,8 @@ class TrainSettings:
 
 
 def to_float(images: np.ndarray, device: str) -> torch.Tensor:
-    """uint8 NHWC -> float NCHW in [0, 1] (the input scale 1/255)."""
-    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div(255.0).to(device)
+    """uint8 NHWC -> float NCHW in [0, 1] (the input scale 1/255) on the device."""
+    return to_tensor(images).to(device)
 
 
 @torch.no_grad()
@@ -71,8 +72,12 @@ class Trainer:
         self.epoch = 0  # epochs completed
         self.history: list[dict] = []
 
+    def design_key(self) -> str:
+        """The design's digest without its weights file (training writes that field)."""
+        return self.model.design.model_copy(update={"weights": None}).digest()
+
     def save(self) -> None:
-        torch.save({"epoch": self.epoch, "digest": self.model.design.digest(), "model": self.model.state_dict(),
+        torch.save({"epoch": self.epoch, "digest": self.design_key(), "model": self.model.state_dict(),
                     "optim": self.optim.state_dict(), "sched": self.sched.state_dict(),
                     "history": self.history}, self.checkpoint)
 
@@ -80,7 +85,7 @@ class Trainer:
         if not self.checkpoint.is_file():
             raise CodesignError(f"{self.checkpoint}: no checkpoint to resume from; run without --resume")
         state = torch.load(self.checkpoint, map_location=self.settings.device, weights_only=False)
-        if state["digest"] != self.model.design.digest():
+        if state["digest"] != self.design_key():
             raise CodesignError(f"{self.checkpoint}: checkpoint is of another design; delete it or run without --resume")
         self.model.load_state_dict(state["model"])
         self.optim.load_state_dict(state["optim"])

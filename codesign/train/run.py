@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from codesign.backend import golden
+from codesign.data import load_dataset
 from codesign.design import DesignPoint, load_design, save_design
 from codesign.errors import CodesignError
 from codesign.train.export import export_params
@@ -80,14 +81,12 @@ def train_design(design_path: Path, splits, settings: TrainSettings, resume: boo
 
 
 def main(args) -> int:
-    from codesign.data import load_dataset
-
     design_path = Path(args.design)
     design = load_design(design_path)
     epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     if epochs < 1:
         raise CodesignError(f"--epochs {epochs}: train for at least one epoch")
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    splits = load_dataset(design.dataset.name, data_root=args.data_root)
+    splits = load_dataset(design.dataset.name, data_root=args.data_root, input_size=design.dataset.input_shape[:2])
     train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
     return 0
