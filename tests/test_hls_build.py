@@ -142,3 +142,17 @@ def test_params_h_holds_every_ir_field(tmp_path, source):
     text = (out / "accel.cpp").read_text()
     assert text.count("#pragma HLS INTERFACE m_axi") == len(ir.chunks) and f"depth={ir.dram_size}" in text
     assert "#pragma HLS DATAFLOW" in text and "s_axilite port=return" in text
+
+
+def test_render_is_reproducible_and_names_its_design(tmp_path):
+    design = load_design(EXAMPLES / "two_chunk_mixed.json")
+    first, second = render_project(design, tmp_path / "a"), render_project(design, tmp_path / "b")
+    files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
+    assert {str(f) for f in files} >= {"params.h", "accel.h", "accel.cpp", "tb.cpp", "build.tcl", "build_vitis.tcl",
+                                       "kernels/cs_types.h", "kernels/cs_systolic.h", "kernels/cs_layers.h",
+                                       "vectors/dram_init.bin", "vectors/images.bin", "vectors/expected.bin"}
+    for f in files:
+        assert (first / f).read_bytes() == (second / f).read_bytes(), f
+    for name in ("params.h", "accel.cpp", "tb.cpp", "build.tcl", "build_vitis.tcl"):
+        assert f"design {design.name} (digest {design.digest()})" in (first / name).read_text()

@@ -135,6 +135,9 @@ def write_vectors(design: DesignPoint, ir: HardwareIR, params: list[dict], image
 
 def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Path) -> None:
     """Writes the HLS project (sources, kernel library, testbench, vectors, tcl) into out_dir."""
+    if not (TEMPLATES / "kernels").is_dir():
+        raise CodesignError(f"{TEMPLATES}: HLS templates not found; install codesign from its checkout "
+                            f"(pip install -e .) so that templates/ is beside the package")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     shutil.copytree(TEMPLATES / "kernels", out_dir / "kernels", dirs_exist_ok=True)
