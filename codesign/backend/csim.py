@@ -83,7 +83,8 @@ def parse_output(stdout: str, ir) -> tuple[list[dict], list[dict]]:
             image, cls, golden = map(int, nums)
             images.append({"image": image, "class": cls, "golden_class": golden, "match": cls == golden})
     layers = [{"index": j.index, "name": j.name, "kind": j.kind, "bit_exact": mismatches[j.index] == 0
-               and elements[j.index] > 0, "mismatches": mismatches[j.index], "elements": elements[j.index]}
+               and elements[j.index] > 0, "mismatches": mismatches[j.index], "elements": elements[j.index],
+               "predicted_cycles": j.predicted_cycles}
               for j in ir.layers]
     return layers, images
 
