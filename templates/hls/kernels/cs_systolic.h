@@ -22,6 +22,13 @@ template <class L> struct gemm_types {
     typedef ap_int<L::W_BITS + L::IN_BITS + 1> prod_t;
 };
 
+// One processing element: a multiply-accumulate at the layer's operand widths (one DSP48).
+template <class L>
+inline acc_t pe_mac(acc_t acc, typename gemm_types<L>::a_t a, typename gemm_types<L>::w_t w) {
+#pragma HLS INLINE
+    return acc + (typename gemm_types<L>::prod_t)(a * w);
+}
+
 // The k-th reduction operand of output pixel m in group g (im2col on the fly, zero padding).
 template <class L> typename gemm_types<L>::a_t gemm_operand(const byte_t *act, int g, int m, int k) {
 #pragma HLS INLINE
@@ -86,7 +93,7 @@ void gemm_os(const byte_t *act, const byte_t *wgt, const Record *rec, byte_t *ou
 #pragma HLS UNROLL
                         for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                            acc[r][c] += (typename gemm_types<L>::prod_t)(a[r] * w[c]);
+                            acc[r][c] = pe_mac<L>(acc[r][c], a[r], w[c]);
                         }
                     }
                 }
@@ -137,7 +144,7 @@ void gemm_ws(const byte_t *act, const byte_t *wgt, const Record *rec, acc_t *acc
                         acc_t column = 0;
                         for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
-                            column += (typename gemm_types<L>::prod_t)(a[r] * w[r][c]);
+                            column = pe_mac<L>(column, a[r], w[r][c]);
                         }
                         if (n0 + c < L::N) {
                             accbuf[m * L::N + n0 + c] += column;
