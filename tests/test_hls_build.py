@@ -84,6 +84,9 @@ def test_generated_code_compiles_with_all_warnings_as_errors(tmp_path):
     assert cmd[cmd.index("-isystem") + 1] == str(csim.ap_types_dir())   # only the ap_types headers are exempt
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    c98 = [("-std=c++98" if f.startswith("-std=") else f) for f in cmd]   # Vivado HLS 2020's csim default
+    proc = subprocess.run(c98, capture_output=True, text=True)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     bad = (out / "accel.cpp").read_text().replace("static Buffers<chunk0> buffers;",
                                                  "static Buffers<chunk0> buffers; int unused_variable;")
     (out / "accel.cpp").write_text(bad)
