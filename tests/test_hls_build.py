@@ -76,6 +76,7 @@ def test_build_tcl_commands(tmp_path, target, script):
     assert design.digest() in by_name["open_project"][-1]
 
 
+@pytest.mark.slow
 def test_generated_code_compiles_with_all_warnings_as_errors(tmp_path):
     """g++ -Wall -Wextra -Werror (HLS pragmas aside) on a design with every kind and both dataflows."""
     out = render_project(random_design(3), tmp_path / "hls")
