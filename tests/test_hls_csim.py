@@ -28,7 +28,8 @@ def make_project(design: DesignPoint, out, images=None):
     (out / "manifest.json").write_text(json.dumps({"design_name": design.name, "design_digest": design.digest(),
                                                    "target": design.accelerator.target}))
     if images is not None:
-        np.savez(out / "vectors.npz", images=images)
+        labels = np.arange(len(images)) % design.dataset.num_classes
+        np.savez(out / "vectors.npz", images=images, labels=labels)
     hls.render(design, lower(design), design_params(design, out), out / "hls")
     return out
 
@@ -148,6 +149,7 @@ def test_csim_cli_json_and_images(tmp_path):
     assert [layer["predicted_cycles"] for layer in printed["layers"]] == [j.predicted_cycles for j in lower(design).layers]
     golden = predict(design, design_params(design, out), images[:2]).tolist()
     assert [im["golden_class"] for im in printed["images"]] == golden
+    assert [im["label"] for im in printed["images"]] == [0, 1]
     human = run_cli("csim", out, cwd=tmp_path)
     assert human.returncode == 0 and "bit-exact over 4 image(s)" in human.stdout
 

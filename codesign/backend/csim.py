@@ -56,16 +56,23 @@ def compile_testbench(hls_dir: Path, build_dir: Path) -> Path:
     return exe
 
 
-def choose_images(design: DesignPoint, hw_dir: Path, count: int | None) -> tuple[np.ndarray, str]:
-    """The test images: the first `count` of DIR/vectors.npz (default all), else the seeded one."""
+def choose_images(design: DesignPoint, hw_dir: Path, count: int | None) -> tuple[np.ndarray, str, list | None]:
+    """The test images: the first `count` of DIR/vectors.npz (default all) and their labels when it
+    has them, else `count` (default 1) seeded random ones."""
     path = hw_dir / "vectors.npz"
     if not path.is_file():
-        return seeded_images(design, count or 1), "seeded_random"
-    images = np.load(path)["images"]
+        return seeded_images(design, count or 1), "seeded_random", None
+    data = np.load(path)
+    if "images" not in data:
+        raise CodesignError(f"{path}: no 'images' array; regenerate it with `codesign train`")
+    images = data["images"]
     if images.ndim != 4 or tuple(images.shape[1:]) != tuple(design.dataset.input_shape):
         raise CodesignError(f"{path}: 'images' has shape {images.shape}, the design needs (B, "
                             f"{', '.join(map(str, design.dataset.input_shape))}); regenerate it with `codesign train`")
-    return images[:count] if count else images, "vectors.npz"
+    labels = data["labels"].tolist() if "labels" in data else None
+    if count:
+        images, labels = images[:count], labels and labels[:count]
+    return images, "vectors.npz", labels
 
 
 def parse_output(stdout: str, ir) -> tuple[list[dict], list[dict]]:
@@ -99,7 +106,7 @@ def run_csim(hw_dir: Path, images_count: int | None = None) -> dict:
         raise CodesignError(f"{hls_dir} was generated from another design than {hw_dir / 'design.json'}; "
                             f"regenerate it with `codesign hw --out {hw_dir}`")
     ir = lower(design)
-    images, source = choose_images(design, hw_dir, images_count)
+    images, source, labels = choose_images(design, hw_dir, images_count)
     build_dir = hls_dir / "csim"
     write_vectors(design, ir, params, images, build_dir / "vectors")
     start = time.monotonic()
@@ -109,6 +116,9 @@ def run_csim(hw_dir: Path, images_count: int | None = None) -> dict:
     if proc.returncode not in (0, 1):
         raise CodesignError(f"the C testbench stopped with code {proc.returncode}: {proc.stderr.strip()[:300]}")
     layers, per_image = parse_output(proc.stdout, ir)
+    for image in per_image:
+        if labels is not None:
+            image["label"] = int(labels[image["image"]])
     bit_exact = proc.returncode == 0 and all(layer["bit_exact"] for layer in layers) and len(per_image) == len(images)
     return {"design_name": design.name, "design_digest": manifest.get("design_digest", design.digest()),
             "bit_exact": bit_exact, "image_source": source, "images": per_image, "layers": layers,
@@ -124,6 +134,9 @@ def summary(result: dict) -> str:
                      f"{'ok' if layer['bit_exact'] else 'MISMATCH'} ({layer['mismatches']}/{layer['elements']} differ)")
     agree = sum(im["match"] for im in result["images"])
     lines.append(f"  classes equal to the golden model's: {agree}/{len(result['images'])}")
+    if all("label" in im for im in result["images"]):
+        right = sum(im["class"] == im["label"] for im in result["images"])
+        lines.append(f"  classes equal to the labels: {right}/{len(result['images'])}")
     return "\n".join(lines)
 
 
