@@ -38,7 +38,7 @@ def random_design(seed: int) -> DesignPoint:
     """A random network with every layer kind, random bits 2..8, split over 2 or 3 chunks."""
     rng = np.random.default_rng(seed)
     bits = lambda: int(rng.integers(2, 9))  # noqa: E731
-    h = int(rng.integers(6, 10))
+    h = int(rng.integers(10, 14))
     shape = (h, h, int(rng.integers(1, 4)))
     layers: list[Layer] = []
 
@@ -52,9 +52,9 @@ def random_design(seed: int) -> DesignPoint:
         return ((s[0] + 2 * pad - k) // stride + 1, (s[1] + 2 * pad - k) // stride + 1, c)
 
     k = int(rng.choice([3, 5]))
-    add("conv", conv_out(shape, k, 1, k // 2, int(rng.integers(3, 7))), kernel=k, padding=k // 2, w_bits=bits())
+    add("conv", conv_out(shape, k, 1, k // 2, int(rng.integers(8, 17))), kernel=k, padding=k // 2, w_bits=bits())
     cur = layers[-1].out_shape
-    add("conv", conv_out(cur, 3, 2, 1, int(rng.integers(4, 9))), kernel=3, stride=2, padding=1, w_bits=bits())
+    add("conv", conv_out(cur, 3, 2, 1, int(rng.integers(8, 17))), kernel=3, stride=2, padding=1, w_bits=bits())
     cur = layers[-1].out_shape
     k = int(rng.choice([3, 5]))
     add("dwconv", conv_out(cur, k, 1, k // 2, cur[2]), kernel=k, padding=k // 2, w_bits=bits())
@@ -72,7 +72,8 @@ def random_design(seed: int) -> DesignPoint:
     cuts = sorted(rng.choice(np.arange(1, len(layers)), size=int(rng.integers(1, 3)), replace=False))
     bounds = [0, *map(int, cuts), len(layers)]
     chunks = [Chunk(first_layer=a, last_layer=b - 1, rows=int(rng.integers(1, 10)), cols=int(rng.integers(1, 10)),
-                    dataflow=["os", "ws"][(i + seed) % 2], mult_bits=8)
+                    dataflow=["os", "ws"][(i + seed) % 2], mult_bits=8,
+                    act_buf_kib=[1, 64][(seed // 2 + i) % 2], wgt_buf_kib=[1, 64][(seed // 4 + i) % 2])
               for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
     return DesignPoint(name=f"random{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
                        layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
@@ -98,6 +99,17 @@ def test_random_designs_cover_every_kind_bits_and_dataflow():
                  if layer.inputs[0] >= 0}
     assert {(k, r) for k in kinds for r in (False, True)} <= in_signed
     assert {len(d.accelerator.chunks) for d in designs} == {2, 3}
+    # operands in the chunk's buffers and, where they do not fit the design's sizes, read from DRAM
+    placements = set()
+    for d in designs:
+        ir = lower(d)
+        for job in ir.layers:
+            chunk = ir.chunks[job.chunk]
+            in_bytes = int(np.prod(job.in_shape)) * (2 if job.kind == "add" else 1)
+            placements.add((chunk.dataflow, "in", in_bytes <= chunk.act_buf_bytes))
+            if job.kind in ("conv", "dwconv", "fc"):
+                placements.add((chunk.dataflow, "w", job.g * job.n * job.k <= chunk.wgt_buf_bytes))
+    assert placements == {(df, what, fits) for df in ("os", "ws") for what in ("in", "w") for fits in (False, True)}
 
 
 @pytest.mark.parametrize("seed", RANDOM_SEEDS)

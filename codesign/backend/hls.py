@@ -71,17 +71,10 @@ def second_input(ir: HardwareIR, job) -> list[tuple[str, str, str]]:
 
 
 def buffer_depths(ir: HardwareIR, chunk) -> list[tuple[str, str, str]]:
-    """On-chip buffer sizes of a chunk: those of its largest layer (at least 1 element)."""
+    """Sizes of a chunk's buffers beyond the design's activation and weight buffers: the
+    weight-stationary accumulators (largest M x N) and the per-channel records (largest C)."""
     jobs = ir.layers[chunk.first_layer:chunk.last_layer + 1]
-    size = lambda shape: shape[0] * shape[1] * shape[2]  # noqa: E731
-    depths = {
-        "ACT_DEPTH": max(size(j.in_shape) for j in jobs),
-        "ACT2_DEPTH": max([size(j.in_shape) for j in jobs if j.kind == "add"] or [1]),
-        "WGT_DEPTH": max([j.g * j.n * j.k for j in jobs] + [1]),
-        "OUT_DEPTH": max(size(j.out_shape) for j in jobs),
-        "ACC_DEPTH": max([j.m * j.n for j in jobs] + [1]),
-        "REC_DEPTH": max(j.out_shape[2] for j in jobs),
-    }
+    depths = {"ACC_DEPTH": max([j.m * j.n for j in jobs] + [1]), "REC_DEPTH": max(j.out_shape[2] for j in jobs)}
     return [("int", name, str(v)) for name, v in depths.items()]
 
 

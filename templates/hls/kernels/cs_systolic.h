@@ -29,8 +29,30 @@ inline acc_t pe_mac(acc_t acc, typename gemm_types<L>::a_t a, typename gemm_type
     return acc + (typename gemm_types<L>::prod_t)(a * w);
 }
 
+// Where a layer's operands live: in the chunk's buffers when they fit the design's sizes
+// (ACT_BUF_BYTES: the input, or both inputs of an add; WGT_BUF_BYTES: the weights), else in
+// DRAM, read operand by operand. Outputs always go straight to DRAM.
+template <class L, class C> struct Placement {
+    static const int IN_BYTES = L::IN_H * L::IN_W * L::IN_C;
+    static const bool IN_ON_CHIP = IN_BYTES * (L::KIND == KIND_ADD ? 2 : 1) <= C::ACT_BUF_BYTES;
+    static const bool W_ON_CHIP = L::G * L::N * L::K <= C::WGT_BUF_BYTES;
+};
+
+// Element `index` (HWC) of the layer's first input.
+template <class L, class C> inline byte_t input_byte(const byte_t *act, const byte_t *mem, int index) {
+#pragma HLS INLINE
+    return Placement<L, C>::IN_ON_CHIP ? act[index] : mem[L::IN_ADDRS0 + index];
+}
+
+// Byte `index` of the layer's weights, laid out (G * N, K) row-major.
+template <class L, class C> inline byte_t weight_byte(const byte_t *wgt, const byte_t *mem, int index) {
+#pragma HLS INLINE
+    return Placement<L, C>::W_ON_CHIP ? wgt[index] : mem[L::PARAM_ADDR + index];
+}
+
 // The k-th reduction operand of output pixel m in group g (im2col on the fly, zero padding).
-template <class L> typename gemm_types<L>::a_t gemm_operand(const byte_t *act, int g, int m, int k) {
+template <class L, class C>
+typename gemm_types<L>::a_t gemm_operand(const byte_t *act, const byte_t *mem, int g, int m, int k) {
 #pragma HLS INLINE
     int index = k;
     if (L::KIND != KIND_FC) {
@@ -45,13 +67,14 @@ template <class L> typename gemm_types<L>::a_t gemm_operand(const byte_t *act, i
         }
         index = (iy * L::IN_W + ix) * L::IN_C + channel;
     }
-    return byte_value<L::IN_SIGNED>(act[index]);
+    return byte_value<L::IN_SIGNED>(input_byte<L, C>(act, mem, index));
 }
 
-// Weight (n, k) of group g: weights are laid out (G * N, K) row-major, one signed byte each.
-template <class L> typename gemm_types<L>::w_t gemm_weight(const byte_t *wgt, int g, int n, int k) {
+// Weight (n, k) of group g, one signed byte each.
+template <class L, class C>
+typename gemm_types<L>::w_t gemm_weight(const byte_t *wgt, const byte_t *mem, int g, int n, int k) {
 #pragma HLS INLINE
-    return (typename gemm_types<L>::w_t)(ap_int<8>)wgt[(g * L::N + n) * L::K + k];
+    return (typename gemm_types<L>::w_t)(ap_int<8>)weight_byte<L, C>(wgt, mem, (g * L::N + n) * L::K + k);
 }
 
 // Output element of pixel m, channel n of group g in the HWC output tensor.
@@ -60,7 +83,7 @@ template <class L> inline int gemm_out_index(int g, int m, int n) {
 }
 
 template <class L, class C>
-void gemm_os(const byte_t *act, const byte_t *wgt, const Record *rec, byte_t *out) {
+void gemm_os(byte_t *mem, const byte_t *act, const byte_t *wgt, const Record *rec) {
     typedef typename gemm_types<L>::a_t a_t;
     typedef typename gemm_types<L>::w_t w_t;
     acc_t acc[C::ROWS][C::COLS];
@@ -83,11 +106,11 @@ void gemm_os(const byte_t *act, const byte_t *wgt, const Record *rec, byte_t *ou
 #pragma HLS ARRAY_PARTITION variable=w complete
                     for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
-                        a[r] = (m0 + r < L::M) ? gemm_operand<L>(act, g, m0 + r, k) : a_t(0);
+                        a[r] = (m0 + r < L::M) ? gemm_operand<L, C>(act, mem, g, m0 + r, k) : a_t(0);
                     }
                     for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                        w[c] = (n0 + c < L::N) ? gemm_weight<L>(wgt, g, n0 + c, k) : w_t(0);
+                        w[c] = (n0 + c < L::N) ? gemm_weight<L, C>(wgt, mem, g, n0 + c, k) : w_t(0);
                     }
                     for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
@@ -102,7 +125,7 @@ void gemm_os(const byte_t *act, const byte_t *wgt, const Record *rec, byte_t *ou
 #pragma HLS PIPELINE II=1
                         if (m0 + r < L::M && n0 + c < L::N) {
                             const Record q = rec[g * L::N + n0 + c];
-                            out[gemm_out_index<L>(g, m0 + r, n0 + c)] =
+                            mem[L::OUT_ADDR + gemm_out_index<L>(g, m0 + r, n0 + c)] =
                                 requantize<L::OUT_BITS, L::OUT_SIGNED>(acc[r][c] + q.bias, q.mult, q.shift);
                         }
                     }
@@ -113,7 +136,7 @@ void gemm_os(const byte_t *act, const byte_t *wgt, const Record *rec, byte_t *ou
 }
 
 template <class L, class C>
-void gemm_ws(const byte_t *act, const byte_t *wgt, const Record *rec, acc_t *accbuf, byte_t *out) {
+void gemm_ws(byte_t *mem, const byte_t *act, const byte_t *wgt, const Record *rec, acc_t *accbuf) {
     typedef typename gemm_types<L>::a_t a_t;
     typedef typename gemm_types<L>::w_t w_t;
     w_t w[C::ROWS][C::COLS];
@@ -128,7 +151,7 @@ void gemm_ws(const byte_t *act, const byte_t *wgt, const Record *rec, acc_t *acc
                 for (int r = 0; r < C::ROWS; r++) {
                     for (int c = 0; c < C::COLS; c++) {
 #pragma HLS PIPELINE II=1
-                        w[r][c] = (k0 + r < L::K && n0 + c < L::N) ? gemm_weight<L>(wgt, g, n0 + c, k0 + r) : w_t(0);
+                        w[r][c] = (k0 + r < L::K && n0 + c < L::N) ? gemm_weight<L, C>(wgt, mem, g, n0 + c, k0 + r) : w_t(0);
                     }
                 }
                 for (int m = 0; m < L::M; m++) {
@@ -137,7 +160,7 @@ void gemm_ws(const byte_t *act, const byte_t *wgt, const Record *rec, acc_t *acc
 #pragma HLS ARRAY_PARTITION variable=a complete
                     for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
-                        a[r] = (k0 + r < L::K) ? gemm_operand<L>(act, g, m, k0 + r) : a_t(0);
+                        a[r] = (k0 + r < L::K) ? gemm_operand<L, C>(act, mem, g, m, k0 + r) : a_t(0);
                     }
                     for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
@@ -157,7 +180,7 @@ void gemm_ws(const byte_t *act, const byte_t *wgt, const Record *rec, acc_t *acc
             for (int n = 0; n < L::N; n++) {
 #pragma HLS PIPELINE II=1
                 const Record q = rec[g * L::N + n];
-                out[gemm_out_index<L>(g, m, n)] =
+                mem[L::OUT_ADDR + gemm_out_index<L>(g, m, n)] =
                     requantize<L::OUT_BITS, L::OUT_SIGNED>(accbuf[m * L::N + n] + q.bias, q.mult, q.shift);
             }
         }
