@@ -1,0 +1,137 @@
+"""The Verilog backend: renders DIR/rtl from the hardware IR.
+
+The datapath is hand-written, parameterised Verilog (templates/verilog/rtl: the PE, the
+systolic array in either dataflow, the requantiser lane, the AXI4 burst engine and the chunk
+engine that walks a layer table). Jinja renders only the glue: `accel_params.vh` (every
+per-chunk parameter), `accel_top.v` (one engine per chunk, their layer tables as ROMs, the
+AXI arbiter and the AXI4-Lite registers) and the Vivado tcl. Every number in them comes from
+the IR; `layer_fields` is the one place that turns an IR layer job into the engine's table row.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import jinja2
+
+import codesign
+from codesign.backend.golden import act_range
+from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
+from codesign.cost.model import FOLD_OVERHEAD
+from codesign.design import DesignPoint
+from codesign.errors import CodesignError
+from codesign.targets import load_target
+
+TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
+RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "chunk_engine.v"]
+TOP_NAME = "accel_top"
+BURST_BEATS = ALIGN // 8      # one burst moves one ALIGN-sized block (64-bit AXI)
+KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add": 4}
+FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "stride", "pad", "m", "n", "k",
+          "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
+          "out_lo", "out_hi", "in0_addr", "in1_addr", "in_bytes", "out_addr", "out_bytes", "param_addr",
+          "param_bytes", "rec_off", "in1_off", "out_off", "num_in", "mfolds", "nfolds", "kfolds", "period",
+          "out_elems", "red", "vgroups", "in1_signed"]
+
+
+def ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def layer_geometry(job: LayerJob) -> dict:
+    """The engine's view of a layer's input window: shapes, window, stride, padding."""
+    h, w, c = job.in_shape
+    oh, ow, oc = job.out_shape
+    if job.kind == "fc":                       # one pixel whose channels are the flattened input
+        return dict(in_h=1, in_w=1, in_c=h * w * c, out_w=1, win_h=1, win_w=1, stride=1, pad=0)
+    win = {"avgpool": (h, w), "add": (1, 1)}.get(job.kind, (job.kernel, job.kernel))
+    stride = job.stride if job.kind in ("conv", "dwconv", "maxpool") else 1
+    pad = job.padding if job.kind in ("conv", "dwconv", "maxpool") else 0
+    return dict(in_h=h, in_w=w, in_c=c, out_w=ow, win_h=win[0], win_w=win[1], stride=stride, pad=pad)
+
+
+def layer_fields(job: LayerJob, rows: int, cols: int, ws: bool, in1_signed: bool) -> dict:
+    """One row of a chunk's layer table (see chunk_engine.v for each field's use)."""
+    geo = layer_geometry(job)
+    in_c, pad, stride = geo["in_c"], geo["pad"], geo["stride"]
+    kc = 1 if job.kind == "dwconv" else in_c
+    row_stride = geo["in_w"] * in_c
+    oh, ow, oc = job.out_shape
+    h, w, c = job.in_shape
+    in_bytes = h * w * c
+    num_in = len(job.in_addrs)
+    gemm = job.g > 0
+    period = (2 * rows + cols + job.m - 2 if ws else rows + cols + job.k - 2) + FOLD_OVERHEAD
+    out_elems = oh * ow * oc
+    lo, hi = act_range(job.out_bits, job.out_signed)
+    return dict(
+        kind=KIND_CODES[job.kind], **geo, out_c=oc, m=job.m, n=job.n, k=job.k, g=job.g, kc=kc,
+        row_stride=row_stride, step_x=stride * in_c, step_y=stride * row_stride,
+        base0=-pad * row_stride - pad * in_c, kw_step=in_c - kc + 1, ck=cols * job.k,
+        out_step_fold=rows * oc, in_signed=int(job.in_signed), out_lo=lo, out_hi=hi,
+        in0_addr=job.in_addrs[0], in1_addr=job.in_addrs[-1], in_bytes=in_bytes, out_addr=job.out_addr,
+        out_bytes=out_elems, param_addr=job.param_addr, param_bytes=job.weight_bytes + PARAM_RECORD.itemsize * oc,
+        rec_off=job.weight_bytes, in1_off=align(in_bytes), out_off=align(in_bytes) * num_in, num_in=num_in,
+        mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
+        kfolds=ceil_div(job.k, rows) if gemm else 0, period=period if gemm else 0,
+        out_elems=out_elems, red=geo["win_h"] * geo["win_w"], vgroups=ceil_div(out_elems, cols),
+        in1_signed=int(in1_signed))
+
+
+def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
+    act_need = f["out_off"] + align(f["out_bytes"])
+    if act_need > chunk.act_buf_bytes:
+        raise CodesignError(f"layer {job.index} ({job.name!r}) needs {act_need} bytes of activation buffer on chunk "
+                            f"{chunk.index} (act_buf_kib={chunk.act_buf_bytes // 1024}); the RTL does not tile "
+                            f"activations: raise act_buf_kib to {ceil_div(act_need, 1024)}")
+    wgt_need = align(f["param_bytes"])
+    if wgt_need > chunk.wgt_buf_bytes:
+        raise CodesignError(f"layer {job.index} ({job.name!r}) needs {wgt_need} bytes of weight buffer on chunk "
+                            f"{chunk.index} (wgt_buf_kib={chunk.wgt_buf_bytes // 1024}); the RTL does not tile "
+                            f"weights: raise wgt_buf_kib to {ceil_div(wgt_need, 1024)}")
+    if job.g and max(job.w_bits, job.in_bits + (0 if job.in_signed else 0)) > chunk.mult_bits:
+        raise CodesignError(f"layer {job.index} ({job.name!r}) has {job.w_bits}-bit weights and {job.in_bits}-bit "
+                            f"inputs but chunk {chunk.index} multiplies {chunk.mult_bits} bits: raise mult_bits")
+
+
+def chunk_context(ir: HardwareIR, chunk) -> dict:
+    jobs = [j for j in ir.layers if j.chunk == chunk.index]
+    ws = chunk.dataflow == "ws"
+    layers = []
+    for job in jobs:
+        second = job.inputs[-1]
+        in1_signed = second >= 0 and ir.layers[second].out_signed
+        f = layer_fields(job, chunk.rows, chunk.cols, ws, in1_signed)
+        check_layer_fits(job, f, chunk)
+        layers.append(dict(index=job.index, name=job.name, kind=job.kind,
+                           fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
+    acc_depth = max([j.m for j in jobs if j.g] + [1])
+    addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
+    return dict(chunk.model_dump(), n_layers=len(jobs), layers=layers, acc_depth=acc_depth, addr_bits=addr_bits)
+
+
+def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Path) -> None:
+    """Write the RTL project of `design` to out_dir (the `rtl` folder of `codesign hw`)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if ir.axi_bytes * BURST_BEATS != ALIGN:
+        raise CodesignError(f"target {ir.target}: the RTL's AXI engine needs a 64-bit AXI port "
+                            f"(axi_data_bits = 64), the target has {ir.axi_bytes * 8}")
+    chunks = [chunk_context(ir, c) for c in ir.chunks]
+    target = load_target(ir.target)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
+    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), axi_size=int(math.log2(ir.axi_bytes)),
+               burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [f"{TOP_NAME}.v"])
+    for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
+                           ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):
+        (out_dir / name).write_text(env.get_template(template).render(**ctx))
+    for name in RTL_MODULES:
+        shutil.copyfile(TEMPLATES / "rtl" / name, out_dir / name)
+
+
+def rtl_sources(rtl_dir: Path) -> list[Path]:
+    """The Verilog files of a rendered project, leaves first, the top last."""
+    return [Path(rtl_dir) / name for name in RTL_MODULES + [f"{TOP_NAME}.v"]]

@@ -1,0 +1,420 @@
+// One chunk's engine: per layer it loads the input tensor(s) and the parameters from DRAM into
+// its on-chip buffers, computes (GEMM layers on the R x C systolic array, pool/add layers on C
+// vector lanes), requantises on the way into the activation buffer, and stores the output.
+// The layer table (desc, one LAYER_FIELDS x 32-bit word per layer) comes from a generated ROM.
+module chunk_engine #(
+    parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
+    parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
+    parameter DB = 8, parameter NL = 1, parameter AB = 20, parameter NF = 44
+) (
+    input  wire               clk,
+    input  wire               rst,
+    input  wire               start,
+    output reg                done,
+    output wire [7:0]         layer,
+    input  wire [NF*32-1:0]   desc,
+    output wire [NL*32-1:0]   layer_cycles,
+    // DMA (AXI master side lives in axi_dma)
+    output reg                dma_start,
+    output reg                dma_to_dram,
+    output reg  [31:0]        dma_dram_addr,
+    output reg  [AB-1:0]      dma_buf_off,
+    output reg  [31:0]        dma_nbytes,
+    input  wire               dma_done,
+    input  wire               buf_wr_en,
+    input  wire [AB-1:0]      buf_addr,
+    input  wire [DB*8-1:0]    buf_wr_data,
+    output wire [DB*8-1:0]    buf_rd_data
+);
+    localparam AW = MB + 1;
+    localparam WW = MB;
+    // descriptor fields
+    localparam F_KIND = 0, F_IN_H = 1, F_IN_W = 2, F_IN_C = 3, F_OUT_W = 4, F_OUT_C = 5, F_WIN_H = 6,
+               F_WIN_W = 7, F_STRIDE = 8, F_PAD = 9, F_M = 10, F_N = 11, F_K = 12, F_G = 13, F_KC = 14,
+               F_ROW_STRIDE = 15, F_STEP_X = 16, F_STEP_Y = 17, F_BASE0 = 18, F_KW_STEP = 19, F_CK = 20,
+               F_OUT_STEP_FOLD = 21, F_IN_SIGNED = 22, F_OUT_LO = 23, F_OUT_HI = 24, F_IN0_ADDR = 25,
+               F_IN1_ADDR = 26, F_IN_BYTES = 27, F_OUT_ADDR = 28, F_OUT_BYTES = 29, F_PARAM_ADDR = 30,
+               F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
+               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_PERIOD = 39, F_OUT_ELEMS = 40, F_RED = 41,
+               F_VGROUPS = 42, F_IN1_SIGNED = 43;
+    localparam K_GEMM = 0, K_DW = 1, K_AVG = 2, K_MAX = 3, K_ADD = 4;
+    `define FLD(f) desc[(f)*32 +: 32]
+    wire [31:0] kind = `FLD(F_KIND);
+    wire [15:0] in_h = `FLD(F_IN_H), in_w = `FLD(F_IN_W), in_c = `FLD(F_IN_C), out_w = `FLD(F_OUT_W);
+    wire [31:0] out_c = `FLD(F_OUT_C);
+    wire [15:0] win_w = `FLD(F_WIN_W), stride = `FLD(F_STRIDE), pad = `FLD(F_PAD), kc = `FLD(F_KC);
+    wire [31:0] M = `FLD(F_M), N = `FLD(F_N), K = `FLD(F_K), G = `FLD(F_G);
+    wire [31:0] row_stride = `FLD(F_ROW_STRIDE), step_x = `FLD(F_STEP_X), step_y = `FLD(F_STEP_Y);
+    wire [31:0] base0 = `FLD(F_BASE0), kw_step = `FLD(F_KW_STEP), ck = `FLD(F_CK);
+    wire [31:0] out_step_fold = `FLD(F_OUT_STEP_FOLD);
+    wire in_signed = desc[F_IN_SIGNED*32];
+    wire in1_signed = desc[F_IN1_SIGNED*32];
+    wire [9:0] out_lo = desc[F_OUT_LO*32 +: 10], out_hi = desc[F_OUT_HI*32 +: 10];
+    wire [31:0] rec_off = `FLD(F_REC_OFF), in1_off = `FLD(F_IN1_OFF), out_off = `FLD(F_OUT_OFF);
+    wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
+    wire [31:0] period = `FLD(F_PERIOD), out_elems = `FLD(F_OUT_ELEMS), red = `FLD(F_RED);
+    wire [31:0] vgroups = `FLD(F_VGROUPS);
+    wire is_dw = (kind == K_DW);
+
+    // ---------------------------------------------------------------- buffers
+    reg [7:0] act_mem [0:ACT_BYTES-1];
+    reg [7:0] wgt_mem [0:WGT_BYTES-1];
+    function [7:0] act_at(input [31:0] a);
+        act_at = (a < ACT_BYTES) ? act_mem[a[AB-1:0]] : 8'd0;
+    endfunction
+    function [7:0] wgt_at(input [31:0] a);
+        wgt_at = (a < WGT_BYTES) ? wgt_mem[a[AB-1:0]] : 8'd0;
+    endfunction
+    // an activation byte as the PE's (MB+1)-bit signed operand, and as a 32-bit integer
+    function [31:0] act_int(input [7:0] b, input sgn);
+        act_int = sgn ? {{24{b[7]}}, b} : {24'd0, b};
+    endfunction
+
+    // ---------------------------------------------------------------- walkers
+    // pixel state: {ox, ix0, iy0, base, rowbase}; reduction state: {ci, kw, kh, koff, krow}
+    function [111:0] pix_init(input [15:0] p, input [31:0] b0);
+        pix_init = {16'd0, -p, -p, b0, b0};
+    endfunction
+    function [111:0] pix_next(input [111:0] s);
+        if (s[111:96] + 16'd1 < out_w)
+            pix_next = {s[111:96] + 16'd1, s[95:80] + stride, s[79:64], s[63:32] + step_x, s[31:0]};
+        else
+            pix_next = {16'd0, -pad, s[79:64] + stride, s[31:0] + step_y, s[31:0] + step_y};
+    endfunction
+    function [111:0] k_init(input [31:0] goff);
+        k_init = {16'd0, 16'd0, 16'd0, goff, goff};
+    endfunction
+    function [111:0] k_next(input [111:0] s);
+        if (s[111:96] + 16'd1 < kc)
+            k_next = {s[111:96] + 16'd1, s[95:80], s[79:64], s[63:32] + 32'd1, s[31:0]};
+        else if (s[95:80] + 16'd1 < win_w)
+            k_next = {16'd0, s[95:80] + 16'd1, s[79:64], s[63:32] + kw_step, s[31:0]};
+        else
+            k_next = {16'd0, 16'd0, s[79:64] + 16'd1, s[31:0] + row_stride, s[31:0] + row_stride};
+    endfunction
+    // is the input pixel of (pixel state, reduction state) inside the image?
+    function in_image(input [111:0] ps, input [111:0] ks);
+        reg signed [15:0] iy, ix;
+        begin
+            iy = $signed(ps[79:64]) + $signed(ks[79:64]);
+            ix = $signed(ps[95:80]) + $signed(ks[95:80]);
+            in_image = (iy >= 0) && (iy < $signed(in_h)) && (ix >= 0) && (ix < $signed(in_w));
+        end
+    endfunction
+    function [31:0] in_addr(input [111:0] ps, input [111:0] ks);
+        in_addr = ps[63:32] + ks[63:32];
+    endfunction
+
+    // ---------------------------------------------------------------- control
+    localparam S_IDLE = 4'd0, S_LSTART = 4'd1, S_DMA_GO = 4'd2, S_DMA_WAIT = 4'd3, S_GEMM = 4'd4,
+               S_GEMM_TAIL = 4'd5, S_VEC = 4'd6, S_VEC_TAIL = 4'd7, S_LEND = 4'd8, S_DONE = 4'd9;
+    reg [3:0] state;
+    reg [7:0] lidx;
+    reg [1:0] dma_step;      // 0 input 0, 1 input 1, 2 params, 3 output
+    reg [31:0] cyc;
+    reg [31:0] cycles [0:NL-1];
+    assign layer = lidx;
+    genvar gi, gj;
+    generate for (gi = 0; gi < NL; gi = gi + 1) begin : g_cyc
+        assign layer_cycles[gi*32 +: 32] = cycles[gi];
+    end endgenerate
+
+    // GEMM fold state
+    reg [31:0] tc, g, mf, nf, kf, m0, k0, n0, wbase, wbase_g, obase;
+    reg [111:0] pix0, kst0, pixw, kw_s;
+    reg [31:0] pw;           // WS pixel index within the fold
+    wire fold_end = (tc == period - 1);
+    wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
+                        : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
+    wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
+
+    // per-row operands
+    wire [111:0] pix_row [0:R-1];
+    wire [111:0] k_row [0:R-1];
+    wire [R*AW-1:0] a_rows;
+    wire [C*WW-1:0] b_cols;
+    generate for (gi = 0; gi < R; gi = gi + 1) begin : g_rows
+        if (gi == 0) begin : g_first
+            assign pix_row[0] = WS ? pixw : pix0;
+            assign k_row[0] = WS ? kst0 : kw_s;
+        end else begin : g_next
+            assign pix_row[gi] = WS ? pixw : pix_next(pix_row[gi-1]);
+            assign k_row[gi] = WS ? k_next(k_row[gi-1]) : kw_s;
+        end
+        wire row_valid = WS ? (k0 + gi < K) && (tc >= R) && (tc - R < M)
+                            : (m0 + gi < M) && (tc < K);
+        wire [31:0] addr = in_addr(pix_row[gi], k_row[gi]);
+        wire [7:0] byte_v = (row_valid && in_image(pix_row[gi], k_row[gi])) ? act_at(addr) : 8'd0;
+        wire [31:0] v32 = act_int(byte_v, in_signed);
+        assign a_rows[gi*AW +: AW] = v32[AW-1:0];
+    end endgenerate
+    generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
+        wire col_valid = is_dw ? (gj == 0) : (n0 + gj < N);
+        wire [31:0] kk = WS ? k0 + (R - 1 - tc) : tc;
+        wire w_valid = col_valid && (WS ? (tc < R) && (kk < K) : (tc < K));
+        wire [7:0] wb = w_valid ? wgt_at(wbase + gj * K + kk) : 8'd0;
+        wire [15:0] w16 = {{8{wb[7]}}, wb};
+        assign b_cols[gj*WW +: WW] = w16[WW-1:0];
+    end endgenerate
+
+    wire in_gemm = (state == S_GEMM);
+    wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
+    wire [R*C*32-1:0] results;
+    wire fold_done;
+    wire [C-1:0] valid_bottom;
+    systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS)) u_array (
+        .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(tc == K - 1),
+        .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
+        .valid_bottom(valid_bottom));
+
+    // ---------------------------------------------------------------- requantiser inputs
+    wire [C-1:0]  rq_pending;   // a lane's value is inside its requantiser
+    wire [C-1:0]  wr_valid;
+    wire [7:0]    wr_byte [0:C-1];
+    wire [AB-1:0] wr_addr [0:C-1];
+
+    // OS drain: the finished fold's R x C results, one row of C lanes per cycle
+    reg [R*C*32-1:0] bank;
+    reg [31:0] d_row, d_m0, d_ch, d_addr;
+    reg d_busy;
+    // WS lanes: per column the pixel index and output address of its next partial sum
+    // vector unit
+    reg [31:0] v, rcount, o0, vkh, vkw, roff, rrow;
+    reg [127:0] e0;           // {c, pixel state}
+    wire [127:0] e_lane [0:C-1];
+    wire signed [15:0] add_m0 = {wgt_mem[1], wgt_mem[0]};
+    wire signed [15:0] add_m1 = {wgt_mem[3], wgt_mem[2]};
+
+    generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
+        reg rq_valid, rq_valid_q;
+        reg [31:0] rq_acc, rq_ch, rq_addr;
+        reg [31:0] acc_mem [0:ACC_DEPTH-1];   // WS: partial sums across K folds
+        reg [31:0] lane_p, lane_addr, vacc;
+        assign rq_pending[gj] = rq_valid | rq_valid_q | wr_valid[gj];
+        // ---- OS drain lane
+        wire [31:0] d_acc = bank[(d_row * C + gj) * 32 +: 32];
+        wire d_valid = d_busy && (d_m0 + d_row < M) && (is_dw ? gj == 0 : d_ch + gj < N);
+        // ---- WS lane
+        wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
+        wire [31:0] acc_idx = lane_p;
+        wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
+        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
+        // ---- vector lane
+        if (gj == 0) begin : g_e0
+            assign e_lane[0] = e0;
+        end else begin : g_en
+            wire [127:0] prev = e_lane[gj-1];
+            assign e_lane[gj] = (prev[127:112] + 16'd1 < out_c[15:0]) ? {prev[127:112] + 16'd1, prev[111:0]}
+                                                                      : {16'd0, pix_next(prev[111:0])};
+        end
+        wire [111:0] e_pix = e_lane[gj][111:0];
+        wire [31:0] e_c = {16'd0, e_lane[gj][127:112]};
+        wire [111:0] r_state = {16'd0, vkw[15:0], vkh[15:0], roff, rrow};
+        wire e_in = in_image(e_pix, r_state);
+        wire [31:0] e_addr = in_addr(e_pix, r_state) + e_c;
+        wire signed [31:0] x = act_int(act_at(e_addr), in_signed);
+        wire signed [31:0] y = act_int(act_at(e_addr + in1_off), in1_signed);
+        wire first = (rcount == 0);
+        wire signed [31:0] vprev = vacc;
+        wire signed [31:0] v_next =
+            (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
+            (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
+                              x * add_m0 + y * add_m1;
+        wire v_emit = (state == S_VEC) && (rcount + 1 == red) && (o0 + gj < out_elems);
+        always @(posedge clk) begin
+            if (state == S_VEC) vacc <= v_next;
+            if (state == S_GEMM && WS && valid_bottom[gj]) begin
+                if (kf + 1 != kfolds) acc_mem[acc_idx] <= ws_total;
+                lane_p <= lane_p + 1;
+                lane_addr <= lane_addr + out_c;
+            end
+            if (state == S_GEMM && WS && tc == 0) begin
+                lane_p <= 0;
+                lane_addr <= out_off + ch_base + gj;
+            end
+            rq_valid_q <= rq_valid;
+            rq_valid <= WS ? (ws_out || v_emit) : (d_valid || v_emit);
+            if (state == S_VEC) begin
+                rq_acc <= v_next;
+                rq_ch <= e_c;
+                rq_addr <= out_off + o0 + gj;
+            end else if (WS) begin
+                rq_acc <= ws_total;
+                rq_ch <= ch_base + gj;
+                rq_addr <= lane_addr;
+            end else begin
+                rq_acc <= d_acc;
+                rq_ch <= d_ch + gj;
+                rq_addr <= d_addr + gj;
+            end
+        end
+        // ---- the requantiser: record {bias, mult, shift} of the lane's channel
+        wire [31:0] rec = rec_off + rq_ch * 8;
+        wire [31:0] bias = {wgt_at(rec + 3), wgt_at(rec + 2), wgt_at(rec + 1), wgt_at(rec)};
+        wire [15:0] mult = {wgt_at(rec + 5), wgt_at(rec + 4)};
+        wire [7:0] shift = wgt_at(rec + 6);
+        requant #(.AB(AB)) u_rq (
+            .clk(clk), .in_valid(rq_valid), .acc(rq_acc + bias), .mult(mult), .shift(shift[5:0]),
+            .lo(out_lo), .hi(out_hi), .in_addr(rq_addr[AB-1:0]),
+            .out_valid(wr_valid[gj]), .out_byte(wr_byte[gj]), .out_addr(wr_addr[gj]));
+    end endgenerate
+    wire rq_busy = |rq_pending;
+
+    // DMA buffer ports
+    generate for (gj = 0; gj < DB; gj = gj + 1) begin : g_dma_rd
+        assign buf_rd_data[gj*8 +: 8] = act_at({{(32-AB){1'b0}}, buf_addr} + gj);
+    end endgenerate
+    integer bi, li;
+    always @(posedge clk) begin
+        if (buf_wr_en) begin
+            for (bi = 0; bi < DB; bi = bi + 1) begin
+                if (dma_step == 2'd2) wgt_mem[buf_addr + bi] <= buf_wr_data[bi*8 +: 8];
+                else act_mem[buf_addr + bi] <= buf_wr_data[bi*8 +: 8];
+            end
+        end
+        for (li = 0; li < C; li = li + 1)
+            if (wr_valid[li]) act_mem[wr_addr[li]] <= wr_byte[li];
+    end
+
+    // ---------------------------------------------------------------- the sequencer
+    always @(posedge clk) begin
+        done <= 1'b0;
+        dma_start <= 1'b0;
+        cyc <= cyc + 1;
+        if (rst) begin
+            state <= S_IDLE;
+            d_busy <= 1'b0;
+        end else begin
+            // OS drain runs beside the folds
+            if (fold_done && !WS) begin
+                bank <= results;
+                d_busy <= 1'b1;
+                d_row <= 0;
+                d_m0 <= m0;
+                d_ch <= ch_base;
+                d_addr <= out_off + obase + ch_base;
+            end else if (d_busy) begin
+                d_row <= d_row + 1;
+                d_addr <= d_addr + out_c;
+                if (d_row + 1 == R) d_busy <= 1'b0;
+            end
+            case (state)
+                S_IDLE: if (start) begin
+                    lidx <= 0;
+                    state <= S_LSTART;
+                end
+                S_LSTART: begin
+                    cyc <= 1;
+                    dma_step <= 2'd0;
+                    state <= S_DMA_GO;
+                end
+                S_DMA_GO: begin
+                    dma_start <= 1'b1;
+                    dma_to_dram <= (dma_step == 2'd3);
+                    case (dma_step)
+                        2'd0: begin dma_dram_addr <= `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        2'd1: begin dma_dram_addr <= `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        2'd2: begin dma_dram_addr <= `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
+                        default: begin dma_dram_addr <= `FLD(F_OUT_ADDR); dma_buf_off <= out_off[AB-1:0]; dma_nbytes <= `FLD(F_OUT_BYTES); end
+                    endcase
+                    state <= S_DMA_WAIT;
+                end
+                S_DMA_WAIT: if (dma_done) begin
+                    case (dma_step)
+                        2'd0: begin dma_step <= (`FLD(F_NUM_IN) == 2) ? 2'd1 : 2'd2; state <= S_DMA_GO; end
+                        2'd1: begin dma_step <= 2'd2; state <= S_DMA_GO; end
+                        2'd2: begin
+                            tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
+                            wbase <= 0; wbase_g <= 0; obase <= 0;
+                            pix0 <= pix_init(pad, base0); pixw <= pix_init(pad, base0);
+                            kst0 <= k_init(0); kw_s <= k_init(0);
+                            v <= 0; rcount <= 0; o0 <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
+                            e0 <= {16'd0, pix_init(pad, base0)};
+                            state <= (kind <= K_DW) ? S_GEMM : S_VEC;
+                        end
+                        default: state <= S_LEND;
+                    endcase
+                end
+                S_GEMM: begin
+                    tc <= tc + 1;
+                    if (WS && tc >= R) pixw <= pix_next(pixw);
+                    if (!WS && tc < K) kw_s <= k_next(kw_s);
+                    if (fold_end) begin
+                        tc <= 0;
+                        pixw <= pix_init(pad, base0);
+                        kw_s <= k_init(g);
+                        if (last_fold) state <= S_GEMM_TAIL;
+                        if (WS) begin
+                            if (kf + 1 < kfolds) begin
+                                kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(k_row[R-1]);
+                            end else begin
+                                kf <= 0; k0 <= 0; kst0 <= k_init(g);
+                                if (nf + 1 < nfolds) begin
+                                    nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
+                                end else begin
+                                    nf <= 0; n0 <= 0; g <= g + 1; wbase_g <= wbase_g + K;
+                                    wbase <= wbase_g + K; kst0 <= k_init(g + 1);
+                                end
+                            end
+                        end else begin
+                            if (nf + 1 < nfolds) begin
+                                nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
+                            end else begin
+                                nf <= 0; n0 <= 0; wbase <= wbase_g;
+                                if (mf + 1 < mfolds) begin
+                                    mf <= mf + 1; m0 <= m0 + R; obase <= obase + out_step_fold;
+                                    pix0 <= pix_next(pix_row[R-1]);
+                                end else begin
+                                    mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(pad, base0);
+                                    g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
+                                    kw_s <= k_init(g + 1);
+                                end
+                            end
+                        end
+                    end
+                end
+                S_GEMM_TAIL: if (!d_busy && !rq_busy && !fold_done) begin
+                    dma_step <= 2'd3;
+                    state <= S_DMA_GO;
+                end
+                S_VEC: begin
+                    if (rcount + 1 < red) begin
+                        rcount <= rcount + 1;
+                        if (vkw + 1 < win_w) begin
+                            vkw <= vkw + 1; roff <= roff + in_c;
+                        end else begin
+                            vkw <= 0; vkh <= vkh + 1; roff <= rrow + row_stride; rrow <= rrow + row_stride;
+                        end
+                    end else begin
+                        rcount <= 0; vkw <= 0; vkh <= 0; roff <= 0; rrow <= 0;
+                        e0 <= (e_lane[C-1][127:112] + 16'd1 < out_c[15:0]) ? {e_lane[C-1][127:112] + 16'd1, e_lane[C-1][111:0]}
+                                                                           : {16'd0, pix_next(e_lane[C-1][111:0])};
+                        o0 <= o0 + C;
+                        v <= v + 1;
+                        if (v + 1 == vgroups) state <= S_VEC_TAIL;
+                    end
+                end
+                S_VEC_TAIL: if (!rq_busy) begin
+                    dma_step <= 2'd3;
+                    state <= S_DMA_GO;
+                end
+                S_LEND: begin
+                    cycles[lidx] <= cyc;
+                    if (lidx + 1 == NL) begin
+                        state <= S_DONE;
+                        done <= 1'b1;
+                    end else begin
+                        lidx <= lidx + 1;
+                        state <= S_LSTART;
+                    end
+                end
+                S_DONE: if (start) begin
+                    lidx <= 0;
+                    state <= S_LSTART;
+                end
+                default: state <= S_IDLE;
+            endcase
+        end
+    end
+    `undef FLD
+endmodule
