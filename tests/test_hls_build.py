@@ -105,7 +105,7 @@ def parse_params_h(text: str) -> dict[str, dict[str, str]]:
             structs[current] = {}
         elif line.startswith("};"):
             current = ""
-        elif m := re.match(r"\s*static const \w+ (\w+) = (.+);", line):
+        elif m := re.match(r"\s*static const (?:long long|\w+) (\w+) = (.+?)(?:LL)?;", line):
             structs[current][m.group(1)] = m.group(2)
     return structs
 

@@ -47,7 +47,7 @@ def cpp_constants(model: BaseModel) -> list[tuple[str, str, str]]:
         elif isinstance(value, float):
             out.append(("double", name, repr(value)))
         elif isinstance(value, int):
-            out.append(("int", name, str(value)))
+            out.append(("int", name, str(value)) if abs(value) < 2**31 else ("long long", name, f"{value}LL"))
         elif isinstance(value, tuple) and field.endswith("shape"):
             out += [("int", name.removesuffix("_SHAPE") + s, str(v)) for s, v in zip(SHAPE_SUFFIXES, value)]
         elif isinstance(value, (list, tuple)):
@@ -55,9 +55,6 @@ def cpp_constants(model: BaseModel) -> list[tuple[str, str, str]]:
         else:
             raise CodesignError(f"IR field {field!r} has a type the HLS backend cannot write ({type(value).__name__}); "
                                 f"extend codesign.backend.hls.cpp_constants")
-    for ctype, name, value in out:
-        if ctype == "int" and value.lstrip("-").isdigit() and abs(int(value)) >= 2**31:
-            raise CodesignError(f"IR field {name} = {value} does not fit a C++ int")
     return out
 
 
