@@ -192,3 +192,18 @@ def test_csim_refuses_a_project_of_another_design(tmp_path):
     save_design(load_design(EXAMPLES / "two_chunk_mixed.json"), out / "design.json")
     proc = run_cli("csim", out)
     assert proc.returncode == 2 and "generated from another design" in proc.stderr
+
+
+def test_csim_trained_weights_file(tmp_path):
+    """A design naming a weights .npz (as `codesign train` leaves it) runs with those weights."""
+    from codesign.backend.golden import save_params
+    design = load_design(EXAMPLES / "two_chunk_mixed.json").model_copy(update={"weights": "weights.npz"})
+    trained = design_params(design.model_copy(update={"weights": None}), seed=3)
+    save_params(trained, tmp_path / "weights.npz")
+    result = run_csim(make_project(design, tmp_path))
+    assert_bit_exact(result, design)
+    ir = lower(design)
+    used = (tmp_path / "hls" / "csim" / "vectors" / "dram_init.bin").read_bytes()
+    assert used == bytes(hls.dram_image(ir, trained, np.zeros(design.dataset.input_shape)))
+    assert used != bytes(hls.dram_image(ir, design_params(design.model_copy(update={"weights": None})),
+                                        np.zeros(design.dataset.input_shape)))
