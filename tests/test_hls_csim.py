@@ -171,6 +171,12 @@ def test_csim_without_project_says_what_to_do(tmp_path):
     assert proc.returncode == 2 and "codesign hw" in proc.stderr
 
 
+def test_csim_refuses_a_bad_image_count(tmp_path):
+    out = make_project(load_design(EXAMPLES / "single_chunk_os_int8.json"), tmp_path)
+    proc = run_cli("csim", out, "--images", 0)
+    assert proc.returncode == 2 and "positive number" in proc.stderr
+
+
 class _Args:
     def __init__(self, d):
         self.dir, self.json, self.images = str(d), True, None

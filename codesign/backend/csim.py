@@ -59,6 +59,8 @@ def compile_testbench(hls_dir: Path, build_dir: Path) -> Path:
 def choose_images(design: DesignPoint, hw_dir: Path, count: int | None) -> tuple[np.ndarray, str, list | None]:
     """The test images: the first `count` of DIR/vectors.npz (default all) and their labels when it
     has them, else `count` (default 1) seeded random ones."""
+    if count is not None and count < 1:
+        raise CodesignError(f"--images {count}: give a positive number of test images")
     path = hw_dir / "vectors.npz"
     if not path.is_file():
         return seeded_images(design, count or 1), "seeded_random", None
