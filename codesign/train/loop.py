@@ -22,7 +22,7 @@ from codesign.train.model import QuantNet
 
 @dataclass(frozen=True)
 class TrainSettings:
-    epochs: int = 30
+    epochs: int = 24
     batch_size: int = 32
     lr: float = 2e-2
     weight_decay: float = 1e-4
