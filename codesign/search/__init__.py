@@ -1,0 +1,1 @@
+"""The joint search: sampling, the accelerator search engine, the joint loop, the CLI verb."""

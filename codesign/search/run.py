@@ -1,0 +1,56 @@
+"""`codesign search`: the joint search of network, bitwidths and accelerator -> runs/<name>/design.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from codesign.errors import CodesignError
+from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
+from codesign.space.config import load_config
+from codesign.targets import load_target
+
+
+def pick_device(name: str | None) -> str:
+    if name is None:
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise CodesignError(f"--device {name}: no CUDA GPU is visible to torch; use --device cpu")
+    return name
+
+
+def apply_overrides(config, args):
+    s = config.search
+    for field in ("epochs", "steps_per_epoch", "batch", "objective"):
+        value = getattr(args, field, None)
+        if value is not None:
+            setattr(s, field, value)
+    return config
+
+
+def main(args) -> int:
+    config = apply_overrides(load_config(args.config, args.dataset), args)
+    target = load_target(args.target)
+    out = Path(args.out or f"runs/{config.dataset.name}-{target.name}")
+    if (out / DESIGN).is_file() and not args.resume:
+        raise CodesignError(f"{out} already holds a finished search ({out / DESIGN}); pass another --out, "
+                            f"or --resume with more --epochs to continue it")
+    if args.resume and not (out / CHECKPOINT).is_file():
+        raise CodesignError(f"{out / CHECKPOINT}: no checkpoint to resume from; run without --resume to start")
+    if not args.resume and (out / CHECKPOINT).is_file():
+        raise CodesignError(f"{out} holds an unfinished search; pass --resume to continue it or another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    opts = Options(out=out, target=target, target_fps=args.target_fps, device=pick_device(args.device),
+                   seed=args.seed, resume=args.resume, data_root=args.data_root, name=out.name)
+    search = JointSearch(config, opts)
+    if args.resume:
+        search.load_checkpoint()
+        if search.epoch >= config.search.epochs and (out / DESIGN).is_file():
+            print(f"{out}: search already done ({search.epoch} epochs); design in {out / DESIGN}")
+            return 0
+    design = search.run()
+    p = design.predicted
+    print(f"wrote {out / DESIGN}: {len(design.layers)} layers, {len(design.accelerator.chunks)} chunks, "
+          f"{p.fps:.0f} FPS, {p.latency_ms:.3f} ms, " + ", ".join(f"{k} {v:g}" for k, v in p.resources.items()))
+    return 0

@@ -1,0 +1,1 @@
+"""Search spaces: the network supernet (`network`), its config (`config`), the accelerator (`accel`)."""

@@ -1,0 +1,160 @@
+"""The joint search: the accelerator engine against random designs, targets and objectives,
+the CLI end to end, resume, errors."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from codesign.cost import check_fits, evaluate
+from codesign.design import Dataset, load_design
+from codesign.search.engine import AcceleratorEngine, probe_design
+from codesign.search.hwloss import HardwareLoss
+from codesign.space.config import load_config
+from codesign.space.network import expand_layers, slots
+from codesign.targets import load_target
+
+DIGITS = Dataset(name="digits", input_shape=(16, 16, 1), num_classes=10)
+
+TINY = """
+[dataset]
+name = "digits"
+[network]
+stem_channels = 8
+stem_stride = 2
+head_channels = 0
+stages = [ { channels = 8, layers = 1, stride = 1 }, { channels = 16, layers = 1, stride = 2 } ]
+[search]
+epochs = 2
+warmup_epochs = 1
+steps_per_epoch = 2
+batch = 32
+accel_samples = 32
+accel_steps = 2
+final_accel_steps = 4
+"""
+
+
+def fixed_network(target="zc706", blocks=None, w_bits=None, a_bits=None):
+    config = load_config(dataset="digits")
+    sl = slots(config, (16, 16, 1))
+    blocks = blocks or [s.candidates[5] for s in sl]                 # mb_k5_e6 everywhere
+    layers = expand_layers(config, (16, 16, 1), 10, blocks, w_bits or [8, 4, 6, 8, 4, 6], a_bits or [6, 8, 4, 6, 8, 4])
+    return config, probe_design(layers, DIGITS, load_target(target))
+
+
+def engine_for(config, design, target="zc706", objective="fps", seed=0):
+    torch.manual_seed(seed)
+    engine = AcceleratorEngine(config.accelerator, load_target(target), len(slots(config, (16, 16, 1))) + 2,
+                               objective, samples=128, lr=0.1)
+    engine.set_network(design)
+    return engine
+
+
+def exact_objective(design, objective):
+    cost = evaluate(design)
+    return np.log(cost.chunk_cycles.max()) if objective == "fps" else np.log(cost.latency_ms / 1e3)
+
+
+@pytest.mark.slow
+def test_engine_beats_1000_random_feasible_designs():
+    config, design = fixed_network()
+    engine = engine_for(config, design)
+    found = engine.search(40)
+    chosen = engine.to_design(found)
+    check_fits(chosen)
+    assert found.feasible and np.isclose(found.objective, exact_objective(chosen, "fps"))
+
+    rng = np.random.default_rng(1)
+    best, feasible = np.inf, 0
+    while feasible < 1000:
+        positions = torch.as_tensor(rng.integers(0, engine.n_units, (1, engine.K - 1)))
+        units = engine.chunk_of_unit(positions)[0].numpy()
+        cand = engine.evaluate(units, rng.integers(0, len(engine.grid), engine.K))
+        if cand.feasible:
+            feasible += 1
+            best = min(best, exact_objective(engine.to_design(cand), "fps"))   # the numpy cost model
+    assert exact_objective(chosen, "fps") <= best
+
+
+@pytest.mark.slow
+def test_targets_and_objectives_move_the_accelerator_the_expected_way():
+    config, design = fixed_network()
+    picks = {}
+    for target, objective in (("zc706", "fps"), ("ultra96", "fps"), ("zc706", "latency")):
+        engine = engine_for(config, fixed_network(target)[1], target, objective)
+        picks[target, objective] = evaluate(engine.to_design(engine.search(30)))
+    big, small, lat = picks["zc706", "fps"], picks["ultra96", "fps"], picks["zc706", "latency"]
+    assert small.resources["dsp"] <= 360 < 900 and big.resources["dsp"] <= 900
+    assert big.fps >= small.fps                         # the larger board is at least as fast
+    assert lat.latency_ms <= big.latency_ms             # each objective wins on its own figure
+    assert big.fps >= lat.fps
+
+
+def test_energy_objective_pushes_bits_down_and_fps_objective_does_not_mind():
+    grads = {}
+    for target, objective in (("asic45", "energy"), ("zc706", "fps")):
+        config, design = fixed_network(target)
+        engine = engine_for(config, design, target, objective)
+        engine.config_logits.data[:, 0] = 5.0           # any fitting accelerator will do here
+        hw = HardwareLoss(engine, engine.argmax_candidate(), config, (16, 16, 1))
+        beta_w = torch.zeros(len(hw.slots), 3, requires_grad=True)
+        beta_a = torch.zeros(len(hw.slots), 3, requires_grad=True)
+        blocks = [F.softmax(torch.zeros(len(s.candidates)), 0) for s in hw.slots]
+        cost, _ = hw(blocks, F.softmax(beta_w, 1), F.softmax(beta_a, 1))
+        cost.backward()
+        grads[objective] = beta_w.grad
+    assert (grads["energy"][:, 0] < 0).all() and (grads["energy"][:, 2] > 0).all()   # 4 bits cheaper than 8
+    assert grads["fps"].abs().max() < 1e-6 or (grads["fps"][:, 2] >= 0).all()
+
+
+def cli(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "codesign.cli", "search", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.slow
+def test_search_cli_end_to_end_and_resume(tmp_path):
+    (tmp_path / "tiny.toml").write_text(TINY)
+    full = cli("--config", "tiny.toml", "--out", "full", cwd=tmp_path)
+    assert full.returncode == 0, full.stderr
+    design = load_design(tmp_path / "full" / "design.json")
+    check_fits(design)
+    assert design.predicted is not None and design.accelerator.target == "zc706"
+    assert np.isclose(design.predicted.fps, evaluate(design).fps)
+    log = [json.loads(line) for line in (tmp_path / "full" / "search_log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2]
+    assert {"epoch", "train_loss", "val_acc", "temperature", "fps", "latency_ms", "objective", "hw_loss"} <= set(log[0])
+    visited = [json.loads(line) for line in (tmp_path / "full" / "visited.jsonl").read_text().splitlines()]
+    assert len(visited) >= 2 and {"blocks", "w_bits", "a_bits", "resources", "fps", "val_acc"} <= set(visited[0])
+
+    again = cli("--config", "tiny.toml", "--out", "full", cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a finished search" in again.stderr
+
+    first = cli("--config", "tiny.toml", "--out", "split", "--epochs", "1", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    resumed = cli("--config", "tiny.toml", "--out", "split", "--epochs", "2", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    a = torch.load(tmp_path / "full" / "checkpoint.pt", weights_only=False)
+    b = torch.load(tmp_path / "split" / "checkpoint.pt", weights_only=False)
+    assert a["epoch"] == b["epoch"] == 2
+    for key in a["net"]:
+        assert torch.equal(a["net"][key], b["net"][key]), key
+    assert torch.equal(a["engine"]["config_logits"], b["engine"]["config_logits"])
+    split_design = load_design(tmp_path / "split" / "design.json")
+    assert split_design.layers == design.layers and split_design.accelerator == design.accelerator
+    split_log = (tmp_path / "split" / "search_log.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in split_log] == [1, 2]
+    done = cli("--config", "tiny.toml", "--out", "split", "--epochs", "2", "--resume", cwd=tmp_path)
+    assert done.returncode == 0 and "already done" in done.stdout
+
+
+def test_missing_dataset_is_a_one_line_error(tmp_path):
+    r = cli("--dataset", "cifar10", "--data-root", str(tmp_path), "--out", "x", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "cifar-10-batches-py" in r.stderr
