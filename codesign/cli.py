@@ -37,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     s.add_argument("--device", default=None, help="cpu or cuda (default: cuda when present)")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--steps-per-epoch", type=int, default=None, help="weight steps per epoch (0: a full pass)")
+    s.add_argument("--batch", type=int, default=None)
 
     t = sub.add_parser("train", help="quantisation-aware training of a searched design; exports integer weights")
     t.add_argument("design")
