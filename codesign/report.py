@@ -201,7 +201,7 @@ def bits_section(run: Path, design: DesignPoint) -> Section:
     a = [layer.a_bits for layer in design.layers]
     fig, ax = plt.subplots(figsize=(max(6, 0.4 * len(names)), 3.5))
     ax.bar(x - 0.2, w, 0.4, label="weight bits")
-    ax.bar(x + 0.2, a, 0.4, label="activation bits")
+    ax.bar(x + 0.2, a, 0.4, label="output activation bits")
     ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(0, 9, 2))
     ax.legend(fontsize=8)
