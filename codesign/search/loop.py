@@ -120,8 +120,9 @@ class JointSearch:
     def arch_step(self, x, y, tau):
         onehots, w_probs, a_probs = self.sample(tau)
         loss = F.cross_entropy(self.net(x, onehots, w_probs, a_probs), y)
-        block_probs = [F.softmax(a / tau, 0) for a in self.net.alpha]
-        hw_cost, slowest = self.hw_loss(block_probs, w_probs, a_probs)
+        block_probs = [F.softmax(a / tau, 0).cpu() for a in self.net.alpha]   # the cost model runs on the CPU
+        hw_cost, slowest = self.hw_loss(block_probs, w_probs.cpu(), a_probs.cpu())
+        hw_cost, slowest = hw_cost.to(loss.device), slowest.to(loss.device)
         loss = loss + self.s.hw_weight * hw_cost.float()
         if self.opts.target_fps:
             target_cycles = self.opts.target.clock_mhz * 1e6 / self.opts.target_fps
