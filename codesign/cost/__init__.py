@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.cost.model import (PARAM_BYTES_PER_CHANNEL, LayerArrays, dram_bytes_per_cycle,
+from codesign.cost.model import (BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
                                  layer_cycles, scalesim_compute_cycles)
 from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, layer_in_bits
@@ -22,6 +22,15 @@ def _vec_elems(layer: Layer) -> int:
     return {"avgpool": h * w * c, "maxpool": oh * ow * c * layer.kernel ** 2, "add": h * w * c}.get(layer.kind, 0)
 
 
+def param_block_bytes(layer: Layer) -> int:
+    """Bytes of the layer's parameter block in DRAM: weights padded to BURST_BYTES, then one record
+    per output channel (add: its two input multipliers first). See codesign.backend.ir."""
+    head = ceil_div(layer.weight_count, BURST_BYTES) * BURST_BYTES if layer.kind in GEMM_KINDS else 0
+    if layer.kind == "add":
+        head = 8
+    return head + PARAM_BYTES_PER_CHANNEL * layer.out_shape[2]
+
+
 def layer_figures(layer: Layer, in_bits: int) -> dict:
     """The per-layer numbers the cost model reads (plain ints)."""
     gemm = layer.gemm() if layer.kind in GEMM_KINDS else (0, 0, 0, 0)
@@ -30,7 +39,7 @@ def layer_figures(layer: Layer, in_bits: int) -> dict:
     n_inputs = len(layer.inputs)
     return dict(m=gemm[0], n=gemm[1], k=gemm[2], g=gemm[3], vec_elems=_vec_elems(layer),
                 in_bytes=h * w * c * n_inputs, out_bytes=oh * ow * oc,
-                w_bytes=layer.weight_count + (PARAM_BYTES_PER_CHANNEL * oc if layer.kind in GEMM_KINDS else 0),
+                w_bytes=param_block_bytes(layer),
                 macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits)
 
 

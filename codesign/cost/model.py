@@ -17,12 +17,21 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   between folds (draining the OS accumulators through the requantiser row by row / reloading
   WS weights), and LAYER_OVERHEAD cycles per layer (start, last write-back): `array_cycles`.
   These two constants are what the RTL measures; `tests/test_rtl_cycles.py` holds them to it.
-* Non-GEMM layers (pool, add) stream through the chunk's C-lane post-processing unit.
-* DRAM: weights (1 byte per weight whatever its bits, plus 8 bytes of bias/requant per output
-  channel) are fetched per layer, double-buffered, so they overlap the previous layer's compute
-  except the first tile of the chunk's first layer; activations stay on chip when the layer's
-  input and output fit `act_buf`, else they spill and are re-read once per weight tile.
-  Layer cycles = max(array, dram) + exposed first-tile load.
+* Non-GEMM layers (pool, add) run on the chunk's C vector lanes, one output element per lane:
+  ceil(outputs / C) groups of (vec_elems / outputs) reduction steps (the pool window, the
+  global-pool pixels, 1 for add) plus VECTOR_OVERHEAD: `vector_cycles`.
+* The RTL's schedule per layer is sequential, and `layer_cycles` describes exactly it:
+  load each input tensor, then the layer's parameter block (weights padded to 64 bytes, then 8
+  bytes per output channel; 8 more for add), compute, drain (OS: the last fold's R rows of
+  results through the requantisers), store the output. Each AXI transfer moves 64-byte bursts
+  of one beat per `bytes_per_cycle` bytes, and costs DMA_OVERHEAD cycles to start plus
+  READ_BURST_OVERHEAD / WRITE_BURST_OVERHEAD per burst (cocotbext-axi AxiRam's latency as
+  measured, the handshakes of one burst in flight at a time). Activations go back to DRAM
+  after every layer; there is no overlap of transfers and compute.
+* A layer whose activations (inputs + output) or parameters do not fit act_buf / wgt_buf is
+  rejected by the Verilog backend (it does not tile); the model charges such a layer the DRAM
+  traffic of re-reading its spilled operands (weights_outer: the input once per weight tile;
+  inputs_outer: the weights once per input tile), so that the search avoids them.
 """
 
 from __future__ import annotations
@@ -36,9 +45,13 @@ try:  # torch is a dependency, but the exact path must not need it
 except ImportError:  # pragma: no cover
     torch = None
 
-FOLD_OVERHEAD = 0    # cycles between folds beyond SCALE-Sim's P (calibrated against the RTL)
-LAYER_OVERHEAD = 8   # cycles per layer: controller start + pipeline flush of the last fold
-VECTOR_OVERHEAD = 4  # cycles per pool/add layer beyond ceil(elements / C)
+FOLD_OVERHEAD = 2    # cycles per fold beyond SCALE-Sim's P: the operand register and the array's output register
+LAYER_OVERHEAD = 5   # cycles per GEMM layer: controller start/end, the requantiser pipeline
+VECTOR_OVERHEAD = 5  # the same for a pool/add layer on the vector lanes
+DMA_OVERHEAD = 3     # cycles to start one AXI transfer (a tensor or a parameter block) and see it done
+READ_BURST_OVERHEAD = 3   # cycles per read burst beyond its beats (AR handshake + AxiRam latency)
+WRITE_BURST_OVERHEAD = 4  # cycles per write burst beyond its beats (AW handshake + B response)
+BURST_BYTES = 64     # one AXI burst moves one 64-byte block (the IR aligns every region to it)
 PARAM_BYTES_PER_CHANNEL = 8  # int32 bias, uint16 multiplier, uint8 shift, 1 pad byte
 
 KIND_CODES = {"conv": 0, "dwconv": 1, "fc": 2, "avgpool": 3, "maxpool": 4, "add": 5}
@@ -116,9 +129,21 @@ def array_cycles(rows, cols, ws, m, n, k, g):
     return xp.where(g > 0, folds * per_fold + LAYER_OVERHEAD, 0)
 
 
-def vector_cycles(cols, vec_elems):
+def vector_cycles(cols, vec_elems, out_elems=None):
+    """Cycles of a pool/add layer on C lanes: ceil(outputs / C) groups of vec_elems / outputs steps.
+
+    Without out_elems every element is its own output (one step each)."""
     xp = _xp(cols, vec_elems)
-    return xp.where(vec_elems > 0, ceil_div(vec_elems, cols) + VECTOR_OVERHEAD, 0)
+    outs = vec_elems if out_elems is None else out_elems
+    steps = vec_elems // maximum(outs, 1)
+    return xp.where(vec_elems > 0, ceil_div(outs, cols) * steps + VECTOR_OVERHEAD, 0)
+
+
+def transfer_cycles(nbytes, bytes_per_cycle, burst_overhead):
+    """Cycles of one AXI transfer of nbytes (0 bytes: no transfer)."""
+    xp = _xp(nbytes)
+    cycles = ceil_div(nbytes, bytes_per_cycle) + burst_overhead * ceil_div(nbytes, BURST_BYTES) + DMA_OVERHEAD
+    return xp.where(nbytes > 0, cycles, 0)
 
 
 def dram_bytes_per_cycle(target) -> int:
@@ -134,22 +159,25 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     """
     L = layers
     xp = _xp(L.m, rows, cols, act_buf_bytes)
-    compute = array_cycles(rows, cols, ws, L.m, L.n, L.k, L.g) + vector_cycles(cols, L.vec_elems)
+    gemm = L.g > 0
+    compute = (array_cycles(rows, cols, ws, L.m, L.n, L.k, L.g) + xp.where(gemm & ~ws, rows, 0)
+               + vector_cycles(cols, L.vec_elems, L.out_bytes))
 
-    half_wgt = maximum(wgt_buf_bytes // 2, 1)           # double-buffered weight tiles
+    # the sequential schedule: each input tensor, the parameter block, compute, the output
+    is_add = ~gemm & (L.in_bytes == 2 * L.out_bytes) & (L.vec_elems == L.out_bytes)
+    n_in = xp.where(is_add, 2, 1)
+    loads = n_in * transfer_cycles(L.in_bytes // n_in, bytes_per_cycle, READ_BURST_OVERHEAD) \
+        + transfer_cycles(L.w_bytes, bytes_per_cycle, READ_BURST_OVERHEAD)
+    store = transfer_cycles(L.out_bytes, bytes_per_cycle, WRITE_BURST_OVERHEAD)
+
+    # operands that do not fit the buffers: the extra traffic of re-reading them
+    half_wgt = maximum(wgt_buf_bytes // 2, 1)
     w_tiles = maximum(ceil_div(L.w_bytes, half_wgt), 1)
-    fits = (L.in_bytes + L.out_bytes) <= act_buf_bytes
-    # Spilled activations: weights_outer re-reads the input per weight tile; inputs_outer
-    # re-reads the weights per input tile (input tiles of half the activation buffer).
     in_tiles = maximum(ceil_div(L.in_bytes, maximum(act_buf_bytes // 2, 1)), 1)
-    spill_in = xp.where(weights_outer, L.in_bytes * w_tiles, L.in_bytes)
-    spill_w = xp.where(weights_outer, L.w_bytes, L.w_bytes * in_tiles)
-    in_traffic = xp.where(fits, xp.where(first_in_chunk, L.in_bytes, 0), spill_in)
-    out_traffic = xp.where(fits & ~last_in_chunk, 0, L.out_bytes)
-    w_traffic = xp.where(fits, L.w_bytes, spill_w)
-    dram = ceil_div(in_traffic + out_traffic + w_traffic, bytes_per_cycle)
+    fits = ((L.in_bytes + L.out_bytes) <= act_buf_bytes) & (L.w_bytes <= wgt_buf_bytes)
+    reread = xp.where(weights_outer, L.in_bytes * (w_tiles - 1), L.w_bytes * (in_tiles - 1))
+    spill = xp.where(fits, 0, ceil_div(reread, bytes_per_cycle))
 
-    first_tile = minimum(L.w_bytes, half_wgt) + xp.where(first_in_chunk, minimum(L.in_bytes, act_buf_bytes // 2), 0)
-    exposed = xp.where(first_in_chunk, ceil_div(first_tile, bytes_per_cycle), 0)
-    total = maximum(compute, dram) + exposed
+    dram = loads + store + spill
+    total = compute + dram
     return total, compute, dram

@@ -12,7 +12,9 @@ module chunk_engine #(
     input  wire               start,
     output reg                done,
     output wire [7:0]         layer,
+    /* verilator lint_off UNUSEDSIGNAL */  // the table keeps whole 32-bit words; narrow fields use their low bits
     input  wire [NF*32-1:0]   desc,
+    /* verilator lint_on UNUSEDSIGNAL */
     output wire [NL*32-1:0]   layer_cycles,
     // DMA (AXI master side lives in axi_dma)
     output reg                dma_start,
@@ -27,9 +29,12 @@ module chunk_engine #(
     output wire [DB*8-1:0]    buf_rd_data
 );
     localparam AW = MB + 1;
+    localparam ACT_AW = $clog2(ACT_BYTES);
+    localparam WGT_AW = $clog2(WGT_BYTES);
+    localparam ACC_AW = $clog2(ACC_DEPTH);
     localparam WW = MB;
     // descriptor fields
-    localparam F_KIND = 0, F_IN_H = 1, F_IN_W = 2, F_IN_C = 3, F_OUT_W = 4, F_OUT_C = 5, F_WIN_H = 6,
+    localparam F_KIND = 0, F_IN_H = 1, F_IN_W = 2, F_IN_C = 3, F_OUT_W = 4, F_OUT_C = 5, 
                F_WIN_W = 7, F_STRIDE = 8, F_PAD = 9, F_M = 10, F_N = 11, F_K = 12, F_G = 13, F_KC = 14,
                F_ROW_STRIDE = 15, F_STEP_X = 16, F_STEP_Y = 17, F_BASE0 = 18, F_KW_STEP = 19, F_CK = 20,
                F_OUT_STEP_FOLD = 21, F_IN_SIGNED = 22, F_OUT_LO = 23, F_OUT_HI = 24, F_IN0_ADDR = 25,
@@ -37,12 +42,13 @@ module chunk_engine #(
                F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
                F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_PERIOD = 39, F_OUT_ELEMS = 40, F_RED = 41,
                F_VGROUPS = 42, F_IN1_SIGNED = 43;
-    localparam K_GEMM = 0, K_DW = 1, K_AVG = 2, K_MAX = 3, K_ADD = 4;
+    localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
+    `define FLD16(f) desc[(f)*32 +: 16]
     wire [31:0] kind = `FLD(F_KIND);
-    wire [15:0] in_h = `FLD(F_IN_H), in_w = `FLD(F_IN_W), in_c = `FLD(F_IN_C), out_w = `FLD(F_OUT_W);
-    wire [31:0] out_c = `FLD(F_OUT_C);
-    wire [15:0] win_w = `FLD(F_WIN_W), stride = `FLD(F_STRIDE), pad = `FLD(F_PAD), kc = `FLD(F_KC);
+    wire [15:0] in_h = `FLD16(F_IN_H), in_w = `FLD16(F_IN_W), out_w = `FLD16(F_OUT_W);
+    wire [31:0] in_c = `FLD(F_IN_C), out_c = `FLD(F_OUT_C);
+    wire [15:0] win_w = `FLD16(F_WIN_W), stride = `FLD16(F_STRIDE), pad = `FLD16(F_PAD), kc = `FLD16(F_KC);
     wire [31:0] M = `FLD(F_M), N = `FLD(F_N), K = `FLD(F_K), G = `FLD(F_G);
     wire [31:0] row_stride = `FLD(F_ROW_STRIDE), step_x = `FLD(F_STEP_X), step_y = `FLD(F_STEP_Y);
     wire [31:0] base0 = `FLD(F_BASE0), kw_step = `FLD(F_KW_STEP), ck = `FLD(F_CK);
@@ -60,10 +66,10 @@ module chunk_engine #(
     reg [7:0] act_mem [0:ACT_BYTES-1];
     reg [7:0] wgt_mem [0:WGT_BYTES-1];
     function [7:0] act_at(input [31:0] a);
-        act_at = (a < ACT_BYTES) ? act_mem[a[AB-1:0]] : 8'd0;
+        act_at = (a < ACT_BYTES) ? act_mem[a[ACT_AW-1:0]] : 8'd0;
     endfunction
     function [7:0] wgt_at(input [31:0] a);
-        wgt_at = (a < WGT_BYTES) ? wgt_mem[a[AB-1:0]] : 8'd0;
+        wgt_at = (a < WGT_BYTES) ? wgt_mem[a[WGT_AW-1:0]] : 8'd0;
     endfunction
     // an activation byte as the PE's (MB+1)-bit signed operand, and as a 32-bit integer
     function [31:0] act_int(input [7:0] b, input sgn);
@@ -92,17 +98,14 @@ module chunk_engine #(
         else
             k_next = {16'd0, 16'd0, s[79:64] + 16'd1, s[31:0] + row_stride, s[31:0] + row_stride};
     endfunction
-    // is the input pixel of (pixel state, reduction state) inside the image?
-    function in_image(input [111:0] ps, input [111:0] ks);
+    // (iy0, ix0) of the pixel state plus (kh, kw) of the reduction state inside the image?
+    function in_image(input [15:0] iy0, input [15:0] ix0, input [15:0] kh, input [15:0] kw);
         reg signed [15:0] iy, ix;
         begin
-            iy = $signed(ps[79:64]) + $signed(ks[79:64]);
-            ix = $signed(ps[95:80]) + $signed(ks[95:80]);
+            iy = $signed(iy0) + $signed(kh);
+            ix = $signed(ix0) + $signed(kw);
             in_image = (iy >= 0) && (iy < $signed(in_h)) && (ix >= 0) && (ix < $signed(in_w));
         end
-    endfunction
-    function [31:0] in_addr(input [111:0] ps, input [111:0] ks);
-        in_addr = ps[63:32] + ks[63:32];
     endfunction
 
     // ---------------------------------------------------------------- control
@@ -112,25 +115,24 @@ module chunk_engine #(
     reg [7:0] lidx;
     reg [1:0] dma_step;      // 0 input 0, 1 input 1, 2 params, 3 output
     reg [31:0] cyc;
-    reg [31:0] cycles [0:NL-1];
+    reg [NL*32-1:0] cycles;
     assign layer = lidx;
+    assign layer_cycles = cycles;
     genvar gi, gj;
-    generate for (gi = 0; gi < NL; gi = gi + 1) begin : g_cyc
-        assign layer_cycles[gi*32 +: 32] = cycles[gi];
-    end endgenerate
 
     // GEMM fold state
     reg [31:0] tc, g, mf, nf, kf, m0, k0, n0, wbase, wbase_g, obase;
     reg [111:0] pix0, kst0, pixw, kw_s;
-    reg [31:0] pw;           // WS pixel index within the fold
+    reg [1:0] tail;          // cycles since the drain ended
+    localparam RQ_LATENCY = 2'd3;
     wire fold_end = (tc == period - 1);
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
     wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
 
     // per-row operands
-    wire [111:0] pix_row [0:R-1];
-    wire [111:0] k_row [0:R-1];
+    wire [111:0] pix_row [0:R-1] /* verilator split_var */;
+    wire [111:0] k_row [0:R-1] /* verilator split_var */;
     wire [R*AW-1:0] a_rows;
     wire [C*WW-1:0] b_cols;
     generate for (gi = 0; gi < R; gi = gi + 1) begin : g_rows
@@ -143,10 +145,13 @@ module chunk_engine #(
         end
         wire row_valid = WS ? (k0 + gi < K) && (tc >= R) && (tc - R < M)
                             : (m0 + gi < M) && (tc < K);
-        wire [31:0] addr = in_addr(pix_row[gi], k_row[gi]);
-        wire [7:0] byte_v = (row_valid && in_image(pix_row[gi], k_row[gi])) ? act_at(addr) : 8'd0;
+        wire [111:0] ps = pix_row[gi];
+        wire [111:0] ks = k_row[gi];
+        wire [31:0] addr = ps[63:32] + ks[63:32];
+        wire [7:0] byte_v = (row_valid && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80])) ? act_at(addr) : 8'd0;
         wire [31:0] v32 = act_int(byte_v, in_signed);
         assign a_rows[gi*AW +: AW] = v32[AW-1:0];
+        wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0]};
     end endgenerate
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
         wire col_valid = is_dw ? (gj == 0) : (n0 + gj < N);
@@ -155,6 +160,7 @@ module chunk_engine #(
         wire [7:0] wb = w_valid ? wgt_at(wbase + gj * K + kk) : 8'd0;
         wire [15:0] w16 = {{8{wb[7]}}, wb};
         assign b_cols[gj*WW +: WW] = w16[WW-1:0];
+        wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
     wire in_gemm = (state == S_GEMM);
@@ -181,7 +187,7 @@ module chunk_engine #(
     // vector unit
     reg [31:0] v, rcount, o0, vkh, vkw, roff, rrow;
     reg [127:0] e0;           // {c, pixel state}
-    wire [127:0] e_lane [0:C-1];
+    wire [127:0] e_lane [0:C-1] /* verilator split_var */;
     wire signed [15:0] add_m0 = {wgt_mem[1], wgt_mem[0]};
     wire signed [15:0] add_m1 = {wgt_mem[3], wgt_mem[2]};
 
@@ -196,7 +202,7 @@ module chunk_engine #(
         wire d_valid = d_busy && (d_m0 + d_row < M) && (is_dw ? gj == 0 : d_ch + gj < N);
         // ---- WS lane
         wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
-        wire [31:0] acc_idx = lane_p;
+        wire [ACC_AW-1:0] acc_idx = lane_p[ACC_AW-1:0];
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
         wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
@@ -210,8 +216,9 @@ module chunk_engine #(
         wire [111:0] e_pix = e_lane[gj][111:0];
         wire [31:0] e_c = {16'd0, e_lane[gj][127:112]};
         wire [111:0] r_state = {16'd0, vkw[15:0], vkh[15:0], roff, rrow};
-        wire e_in = in_image(e_pix, r_state);
-        wire [31:0] e_addr = in_addr(e_pix, r_state) + e_c;
+        wire e_in = in_image(e_pix[79:64], e_pix[95:80], r_state[79:64], r_state[95:80]);
+        wire [31:0] e_addr = e_pix[63:32] + r_state[63:32] + e_c;
+        wire _unused_e = &{1'b0, e_pix[111:96], e_pix[31:0], r_state[111:96], r_state[31:0]};
         wire signed [31:0] x = act_int(act_at(e_addr), in_signed);
         wire signed [31:0] y = act_int(act_at(e_addr + in1_off), in1_signed);
         wire first = (rcount == 0);
@@ -253,6 +260,7 @@ module chunk_engine #(
         wire [31:0] bias = {wgt_at(rec + 3), wgt_at(rec + 2), wgt_at(rec + 1), wgt_at(rec)};
         wire [15:0] mult = {wgt_at(rec + 5), wgt_at(rec + 4)};
         wire [7:0] shift = wgt_at(rec + 6);
+        wire _unused_rq = &{1'b0, shift[7:6], rq_addr[31:AB], lane_p[31:ACC_AW]};
         requant #(.AB(AB)) u_rq (
             .clk(clk), .in_valid(rq_valid), .acc(rq_acc + bias), .mult(mult), .shift(shift[5:0]),
             .lo(out_lo), .hi(out_hi), .in_addr(rq_addr[AB-1:0]),
@@ -262,18 +270,18 @@ module chunk_engine #(
 
     // DMA buffer ports
     generate for (gj = 0; gj < DB; gj = gj + 1) begin : g_dma_rd
-        assign buf_rd_data[gj*8 +: 8] = act_at({{(32-AB){1'b0}}, buf_addr} + gj);
+        assign buf_rd_data[gj*8 +: 8] = act_at({{(32-AB){1'b0}}, buf_addr} + 32'(gj));
     end endgenerate
     integer bi, li;
     always @(posedge clk) begin
         if (buf_wr_en) begin
             for (bi = 0; bi < DB; bi = bi + 1) begin
-                if (dma_step == 2'd2) wgt_mem[buf_addr + bi] <= buf_wr_data[bi*8 +: 8];
-                else act_mem[buf_addr + bi] <= buf_wr_data[bi*8 +: 8];
+                if (dma_step == 2'd2) wgt_mem[buf_addr[WGT_AW-1:0] + WGT_AW'(bi)] <= buf_wr_data[bi*8 +: 8];
+                else act_mem[buf_addr[ACT_AW-1:0] + ACT_AW'(bi)] <= buf_wr_data[bi*8 +: 8];
             end
         end
         for (li = 0; li < C; li = li + 1)
-            if (wr_valid[li]) act_mem[wr_addr[li]] <= wr_byte[li];
+            if (wr_valid[li]) act_mem[wr_addr[li][ACT_AW-1:0]] <= wr_byte[li];
     end
 
     // ---------------------------------------------------------------- the sequencer
@@ -330,6 +338,7 @@ module chunk_engine #(
                             kst0 <= k_init(0); kw_s <= k_init(0);
                             v <= 0; rcount <= 0; o0 <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
                             e0 <= {16'd0, pix_init(pad, base0)};
+                            tail <= 2'd0;
                             state <= (kind <= K_DW) ? S_GEMM : S_VEC;
                         end
                         default: state <= S_LEND;
@@ -373,9 +382,14 @@ module chunk_engine #(
                         end
                     end
                 end
-                S_GEMM_TAIL: if (!d_busy && !rq_busy && !fold_done) begin
-                    dma_step <= 2'd3;
-                    state <= S_DMA_GO;
+                S_GEMM_TAIL: begin
+                    // the last results leave the requantisers RQ_LATENCY cycles after the drain,
+                    // whichever lanes hold valid outputs: a fixed wait keeps the count exact
+                    tail <= (d_busy || fold_done) ? 2'd0 : tail + 2'd1;
+                    if (!d_busy && !fold_done && tail == RQ_LATENCY) begin
+                        dma_step <= 2'd3;
+                        state <= S_DMA_GO;
+                    end
                 end
                 S_VEC: begin
                     if (rcount + 1 < red) begin
@@ -399,7 +413,7 @@ module chunk_engine #(
                     state <= S_DMA_GO;
                 end
                 S_LEND: begin
-                    cycles[lidx] <= cyc;
+                    cycles[lidx*32 +: 32] <= cyc;
                     if (lidx + 1 == NL) begin
                         state <= S_DONE;
                         done <= 1'b1;
@@ -417,4 +431,5 @@ module chunk_engine #(
         end
     end
     `undef FLD
+    `undef FLD16
 endmodule

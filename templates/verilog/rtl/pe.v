@@ -21,7 +21,6 @@ module pe #(parameter AW = 9, parameter WW = 8, parameter WS = 0) (
     wire signed [WW-1:0] mul_b = (WS != 0) ? b_out : b_in;
     wire signed [AW+WW-1:0] product = a_in * mul_b;
     wire signed [31:0] product32 = {{(32-AW-WW){product[AW+WW-1]}}, product};
-    reg signed [31:0] acc;
     always @(posedge clk) begin
         a_out <= a_in;
         a_valid_out <= a_valid_in;
@@ -29,15 +28,18 @@ module pe #(parameter AW = 9, parameter WW = 8, parameter WS = 0) (
         a_last_out <= a_last_in;
     end
     generate if (WS == 0) begin : g_os
+        reg signed [31:0] acc;
         always @(posedge clk) begin
             b_out <= b_in;
             if (a_valid_in) acc <= (a_first_in ? 32'sd0 : acc) + product32;
             if (a_valid_in && a_last_in) result <= (a_first_in ? 32'sd0 : acc) + product32;
         end
+        wire _unused_os = &{1'b0, w_load, psum_in};
     end else begin : g_ws
         always @(posedge clk) begin
             if (w_load) b_out <= b_in;
             result <= psum_in + product32;
         end
+        wire _unused_ws = &{1'b0, a_first_in, a_last_in};
     end endgenerate
 endmodule

@@ -23,6 +23,7 @@ module requant #(parameter AB = 16) (
     wire signed [48:0] lo49 = {{39{lo_q[9]}}, lo_q};
     wire signed [48:0] hi49 = {{39{hi_q[9]}}, hi_q};
     wire signed [48:0] clamped = (shifted < lo49) ? lo49 : ((shifted > hi49) ? hi49 : shifted);
+    wire _unused_high = &{1'b0, clamped[48:8]};
     always @(posedge clk) begin
         prod <= acc * $signed({1'b0, mult}) + rounding;
         shift_q <= shift;

@@ -1,0 +1,134 @@
+"""`codesign sim DIR [--json]`: cocotb + Verilator simulation of DIR/rtl against the golden model.
+
+Builds DIR/rtl once into DIR/sim_build (rebuilt when the RTL changes), runs one frame per
+image (DIR/vectors.npz's images when present, else one seeded random image), compares every
+layer's output tensor in DRAM with the golden model and the per-layer cycle counters read over
+AXI4-Lite with the cost model's prediction, prints a table (or the JSON with --json), writes the
+JSON to DIR/sim.json, and exits non-zero on any mismatch. docs/verilog.md documents the JSON.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+
+import codesign
+from codesign.backend.golden import run_network
+from codesign.backend.hw import load_project
+from codesign.backend.ir import dram_image, lower, read_tensor
+from codesign.backend.verilog import rtl_sources
+from codesign.errors import CodesignError
+
+SIM_DIR = Path(codesign.__file__).resolve().parent.parent / "sim"
+IMAGE_SEED = 1
+
+
+def load_runner():
+    """sim/runner.py, the cocotb runner (a top-level folder of the project, not a package)."""
+    spec = importlib.util.spec_from_file_location("codesign_sim_runner", SIM_DIR / "runner.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def rtl_digest(rtl_dir: Path) -> str:
+    h = hashlib.sha256()
+    for path in rtl_sources(rtl_dir) + [rtl_dir / "accel_params.vh"]:
+        h.update(path.read_bytes())
+    return h.hexdigest()
+
+
+def build_once(runner, rtl_dir: Path, build_dir: Path) -> None:
+    stamp = build_dir / "rtl.sha256"
+    digest = rtl_digest(rtl_dir)
+    if stamp.is_file() and stamp.read_text() == digest:
+        return
+    runner.build(rtl_dir, build_dir)
+    stamp.write_text(digest)
+
+
+def frame_images(hw_dir: Path, design, count: int | None) -> np.ndarray:
+    vectors = hw_dir / "vectors.npz"
+    if vectors.is_file():
+        images = np.load(vectors)["images"]
+        return images[:count] if count else images
+    rng = np.random.default_rng(IMAGE_SEED)
+    return rng.integers(0, 256, size=(1, *design.dataset.input_shape)).astype(np.uint8)
+
+
+def first_mismatch(got: np.ndarray, want: np.ndarray, image: int) -> dict | None:
+    bad = np.argwhere(got != want)
+    if len(bad) == 0:
+        return None
+    idx = tuple(int(i) for i in bad[0])
+    return {"image": image, "index": list(idx), "got": int(got[idx]), "want": int(want[idx]),
+            "mismatches": int(len(bad))}
+
+
+def simulate(hw_dir: str | Path, images: int | None = None) -> dict:
+    """Run the RTL of a generated project on its test images; the result documented in docs/verilog.md."""
+    hw_dir = Path(hw_dir)
+    design, params, manifest = load_project(hw_dir)
+    rtl_dir = hw_dir / "rtl"
+    if not (rtl_dir / "accel_top.v").is_file():
+        raise CodesignError(f"{hw_dir}: no rtl/accel_top.v; generate the project with `codesign hw --out {hw_dir}`")
+    ir = lower(design)
+    if ir.design_digest != manifest["design_digest"]:
+        raise CodesignError(f"{hw_dir}: design.json does not match manifest.json; regenerate with `codesign hw`")
+    runner = load_runner()
+    build_dir = hw_dir / "sim_build"
+    build_once(runner, rtl_dir, build_dir)
+    predicted = [job.predicted_cycles for job in ir.layers]
+    timeout = 4 * sum(predicted) + 100_000
+    layers = [{"layer": job.index, "name": job.name, "kind": job.kind, "bit_exact": True, "first_mismatch": None}
+              for job in ir.layers]
+    image_results = []
+    measured = None
+    for i, image in enumerate(frame_images(hw_dir, design, images)):
+        mem, cycles, frame = runner.run_frame(build_dir, dram_image(ir, params, image), len(ir.layers), timeout)
+        measured = measured or (cycles, frame)
+        golden = run_network(design, params, image)
+        for entry, job, want in zip(layers, ir.layers, golden):
+            miss = first_mismatch(read_tensor(mem, job), want, i)
+            if miss and entry["bit_exact"]:
+                entry["bit_exact"], entry["first_mismatch"] = False, miss
+        logits_rtl = read_tensor(mem, ir.layers[-1]).reshape(-1)
+        image_results.append({"image": i, "predicted_class": int(np.argmax(logits_rtl)),
+                              "golden_class": int(np.argmax(golden[-1].reshape(-1)))})
+    cycles, frame = measured
+    for entry, got, want in zip(layers, cycles, predicted):
+        entry.update(measured_cycles=int(got), predicted_cycles=int(want),
+                     error_pct=round(100.0 * (got - want) / want, 3) if want else 0.0)
+    total_measured, total_predicted = int(sum(cycles)), int(sum(predicted))
+    for im in image_results:
+        im["match"] = im["predicted_class"] == im["golden_class"]
+    return {"design_name": design.name, "design_digest": ir.design_digest, "layers": layers,
+            "bit_exact": all(e["bit_exact"] for e in layers), "total_measured": total_measured,
+            "total_predicted": total_predicted,
+            "total_error_pct": round(100.0 * (total_measured - total_predicted) / total_predicted, 3),
+            "frame_cycles": int(frame), "images": image_results}
+
+
+def table(result: dict) -> str:
+    lines = [f"{'layer':>5} {'name':<14} {'kind':<8} {'bit_exact':<9} {'measured':>9} {'predicted':>9} {'err %':>7}"]
+    for e in result["layers"]:
+        lines.append(f"{e['layer']:>5} {e['name'][:14]:<14} {e['kind']:<8} {str(e['bit_exact']):<9} "
+                     f"{e['measured_cycles']:>9} {e['predicted_cycles']:>9} {e['error_pct']:>7.2f}")
+    lines.append(f"total: measured {result['total_measured']} predicted {result['total_predicted']} "
+                 f"({result['total_error_pct']:+.2f} %), frame {result['frame_cycles']} cycles; "
+                 f"bit_exact {result['bit_exact']}")
+    for im in result["images"]:
+        lines.append(f"image {im['image']}: class {im['predicted_class']} (golden {im['golden_class']})")
+    return "\n".join(lines)
+
+
+def main(args) -> int:
+    result = simulate(args.dir, getattr(args, "images", None))
+    text = json.dumps(result, indent=2)
+    (Path(args.dir) / "sim.json").write_text(text + "\n")
+    print(text if args.json else table(result))
+    return 0 if result["bit_exact"] else 1

@@ -1,0 +1,56 @@
+"""Seeded random DesignPoints for the RTL tests and benchmarks: every layer kind, random bits
+2..8, and many chunks, each with its own random array (rows, cols 2..8, OS or WS), so that one
+Verilator build covers several array configurations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from codesign.design import Accelerator, Chunk, Dataset, DesignPoint, Layer
+
+
+def conv_out(shape, k, stride, pad, c):
+    return ((shape[0] + 2 * pad - k) // stride + 1, (shape[1] + 2 * pad - k) // stride + 1, c)
+
+
+def random_layers(rng: np.random.Generator, shape: tuple[int, int, int]) -> list[Layer]:
+    bits = lambda: int(rng.integers(2, 9))  # noqa: E731
+    layers: list[Layer] = []
+
+    def add(kind, out_shape, **kw):
+        layers.append(Layer(name=f"l{len(layers)}_{kind}", kind=kind, inputs=kw.pop("inputs", [len(layers) - 1]),
+                            in_shape=kw.pop("in_shape", layers[-1].out_shape if layers else shape),
+                            out_shape=out_shape, a_bits=bits(), relu=bool(rng.integers(0, 2)), **kw))
+
+    k = int(rng.choice([1, 3, 5]))
+    add("conv", conv_out(shape, k, 1, k // 2, int(rng.integers(3, 13))), kernel=k, padding=k // 2, w_bits=bits())
+    cur = layers[-1].out_shape
+    add("conv", conv_out(cur, 3, 2, 1, int(rng.integers(4, 13))), kernel=3, stride=2, padding=1, w_bits=bits())
+    cur = layers[-1].out_shape
+    k = int(rng.choice([3, 5]))
+    add("dwconv", conv_out(cur, k, 1, k // 2, cur[2]), kernel=k, padding=k // 2, w_bits=bits())
+    skip = len(layers) - 1
+    add("conv", cur, kernel=1, w_bits=bits())
+    add("add", cur, inputs=[skip, len(layers) - 1])
+    add("dwconv", conv_out(cur, 3, 2, 1, cur[2]), kernel=3, stride=2, padding=1, w_bits=bits())
+    cur = layers[-1].out_shape
+    add("maxpool", conv_out(cur, 2, 1, 1, cur[2]), kernel=2, stride=1, padding=1)
+    add("fc", (1, 1, int(rng.integers(5, 13))), w_bits=bits())
+    add("conv", (1, 1, 6), kernel=1, w_bits=bits())
+    add("avgpool", (1, 1, 6))
+    add("fc", (1, 1, 10), w_bits=bits())
+    return layers
+
+
+def random_design(seed: int, n_chunks: int = 4, rows=(2, 8), cols=(2, 8)) -> DesignPoint:
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(6, 11)), int(rng.integers(6, 11)), int(rng.integers(1, 4)))
+    layers = random_layers(rng, shape)
+    cuts = sorted(rng.choice(np.arange(1, len(layers)), size=n_chunks - 1, replace=False))
+    bounds = [0, *map(int, cuts), len(layers)]
+    chunks = [Chunk(first_layer=a, last_layer=b - 1, rows=int(rng.integers(rows[0], rows[1] + 1)),
+                    cols=int(rng.integers(cols[0], cols[1] + 1)), dataflow=str(rng.choice(["os", "ws"])),
+                    mult_bits=8, act_buf_kib=8, wgt_buf_kib=4)
+              for a, b in zip(bounds, bounds[1:])]
+    return DesignPoint(name=f"rtl_random{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
+                       layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
