@@ -158,3 +158,23 @@ def test_missing_dataset_is_a_one_line_error(tmp_path):
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "cifar-10-batches-py" in r.stderr
+
+
+def test_target_fps_raises_the_lagrange_multiplier_until_met(tmp_path):
+    from codesign.search.loop import JointSearch, Options
+    tiny = load_config_text(tmp_path, TINY.replace("warmup_epochs = 1", "warmup_epochs = 0"))
+    logs = {}
+    for fps in (1e9, 1.0):   # unreachable: the multiplier grows; trivially met: it stays at 0
+        out = tmp_path / f"fps{fps:g}"
+        out.mkdir()
+        search = JointSearch(tiny, Options(out=out, target=load_target("zc706"), target_fps=fps, progress=False))
+        search.run()
+        logs[fps] = [json.loads(line) for line in (out / "search_log.jsonl").read_text().splitlines()]
+    assert logs[1e9][-1]["lagrange"] > logs[1e9][0]["lagrange"] > 0
+    assert all(e["lagrange"] == 0 for e in logs[1.0])
+
+
+def load_config_text(tmp_path, text):
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return load_config(path)

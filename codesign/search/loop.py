@@ -128,7 +128,7 @@ class JointSearch:
             target_cycles = self.opts.target.clock_mhz * 1e6 / self.opts.target_fps
             gap = slowest.float() / target_cycles - 1
             loss = loss + self.lagrange * gap
-            self.lagrange = max(0.0, self.lagrange + self.s.lagrange_lr * float(gap))
+            self.lagrange = max(0.0, self.lagrange + self.s.lagrange_lr * float(gap.detach()))
         self.a_opt.zero_grad()
         self.w_opt.zero_grad()
         loss.backward()
@@ -188,7 +188,7 @@ class JointSearch:
             if self.opts.target_fps:
                 log["lagrange"] = self.lagrange
             append_jsonl(out / LOG, log)
-            append_jsonl(out / VISITED, visited_entry(self.epoch, acc, design, cost))
+            append_jsonl(out / VISITED, visited_entry(self.epoch, acc, self.derived_choice(), design, cost))
             self.save_checkpoint()
             if self.opts.progress:
                 tqdm.write(f"epoch {self.epoch}/{self.s.epochs}: loss {log['train_loss']:.3f}, val acc {acc:.3f}, "
@@ -201,7 +201,8 @@ class JointSearch:
         design = self.engine.to_design(candidate).model_copy(update={"name": self.opts.name})
         cost = check_fits(design, self.opts.target)
         design = design.model_copy(update={"predicted": cost.predicted()})
-        append_jsonl(self.opts.out / VISITED, visited_entry(self.epoch, self.val_accuracy(), design, cost))
+        final = visited_entry(self.epoch, self.val_accuracy(), self.derived_choice(), design, cost)
+        append_jsonl(self.opts.out / VISITED, {**final, "final": True})
         save_design(design, self.opts.out / DESIGN)
         return design
 
@@ -240,18 +241,12 @@ class JointSearch:
             truncate_jsonl(self.opts.out / name, self.epoch)
 
 
-def visited_entry(epoch: int, acc: float, design: DesignPoint, cost) -> dict:
-    searchable = [l for l in design.layers if l.block not in ("stem", "head")]
-    slots_seen, blocks, w_bits, a_bits = set(), [], [], []
-    for l in searchable:
-        slot = l.name.split("_")[0]
-        if slot not in slots_seen and l.w_bits is not None:
-            slots_seen.add(slot)
-            blocks.append(l.block)
-            w_bits.append(l.w_bits)
-            a_bits.append(l.a_bits)
+def visited_entry(epoch: int, acc: float, choice, design: DesignPoint, cost) -> dict:
+    """One evaluated candidate: per searchable layer its block ("skip" included) and bits."""
+    blocks, w_bits, a_bits = choice
     return dict(epoch=epoch, val_acc=acc, fps=cost.fps, latency_ms=cost.latency_ms, resources=cost.resources,
-                blocks=blocks, w_bits=w_bits, a_bits=a_bits, chunks=len(design.accelerator.chunks))
+                blocks=list(blocks), w_bits=list(w_bits), a_bits=list(a_bits),
+                chunks=len(design.accelerator.chunks))
 
 
 def append_jsonl(path: Path, entry: dict) -> None:
