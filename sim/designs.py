@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from codesign.design import Accelerator, Chunk, Dataset, DesignPoint, Layer
+from codesign.design import Accelerator, Chunk, Dataset, DesignPoint, Layer, layer_in_bits
 
 
 def conv_out(shape, k, stride, pad, c):
@@ -52,5 +52,16 @@ def random_design(seed: int, n_chunks: int = 4, rows=(2, 8), cols=(2, 8)) -> Des
                     cols=int(rng.integers(cols[0], cols[1] + 1)), dataflow=str(rng.choice(["os", "ws"])),
                     mult_bits=8, act_buf_kib=8, wgt_buf_kib=4)
               for a, b in zip(bounds, bounds[1:])]
-    return DesignPoint(name=f"rtl_random{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
-                       layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+    design = DesignPoint(name=f"rtl_random{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
+                         layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+    return narrowest_multipliers(design)
+
+
+def narrowest_multipliers(design: DesignPoint) -> DesignPoint:
+    """Each chunk's mult_bits as narrow as its layers allow (<= 4 bits: LUT multipliers)."""
+    chunks = []
+    for c in design.accelerator.chunks:
+        layers = design.layers[c.first_layer:c.last_layer + 1]
+        need = max([max(layer.w_bits, layer_in_bits(design, layer)) for layer in layers if layer.w_bits] + [2])
+        chunks.append(c.model_copy(update={"mult_bits": need}))
+    return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})

@@ -60,6 +60,8 @@ def run_frame(build_dir: Path, dram: bytes, n_layers: int, timeout_cycles: int) 
     (io / "job.json").write_text(json.dumps({"n_layers": n_layers, "timeout_cycles": timeout_cycles}))
     for stale in ("dram_out.bin", "result.json"):
         (io / stale).unlink(missing_ok=True)
+    if str(SIM_DIR) not in sys.path:   # the runner hands sys.path to the simulator's Python
+        sys.path.insert(0, str(SIM_DIR))
     runner = get_runner("verilator")
     runner.test(hdl_toplevel=TOP, hdl_toplevel_lang="verilog", test_module="tb_accel", test_dir=io, build_dir=build_dir,
                 extra_env={"CODESIGN_SIM_IO": str(io), "PYTHONPATH": os.pathsep.join([str(SIM_DIR)] + sys.path)},

@@ -20,6 +20,7 @@ import codesign
 from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
 from codesign.cost.model import FOLD_OVERHEAD
+from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint
 from codesign.errors import CodesignError
 from codesign.targets import load_target
@@ -123,7 +124,7 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     target = load_target(ir.target)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
-    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), cur_bits=max(1, (len(chunks) - 1).bit_length()), axi_size=int(math.log2(ir.axi_bytes)),
+    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), lut_mult_bits=LUT_MULT_MAX_BITS, cur_bits=max(1, (len(chunks) - 1).bit_length()), axi_size=int(math.log2(ir.axi_bytes)),
                burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [f"{TOP_NAME}.v"])
     for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
                            ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):

@@ -5,7 +5,7 @@
 module chunk_engine #(
     parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
     parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
-    parameter DB = 8, parameter NL = 1, parameter AB = 20, parameter NF = 44
+    parameter DB = 8, parameter NL = 1, parameter AB = 20, parameter NF = 44, parameter LUT_MULT_BITS = 4
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -168,7 +168,7 @@ module chunk_engine #(
     wire [R*C*32-1:0] results;
     wire fold_done;
     wire [C-1:0] valid_bottom;
-    systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS)) u_array (
+    systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
         .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(tc == K - 1),
         .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
         .valid_bottom(valid_bottom));

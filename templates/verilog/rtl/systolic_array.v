@@ -3,7 +3,7 @@
 // OS: results[i][j] is the PE's last fold result. WS: results[R-1][j] (bottom row) carry the
 // column's partial sum; valid_bottom[j] marks them.
 module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, parameter WW = 8,
-                        parameter WS = 0) (
+                        parameter WS = 0, parameter LUT_MULT_BITS = 4) (
     input  wire                clk,
     input  wire [R*AW-1:0]     a_rows,
     input  wire                a_valid,
@@ -66,7 +66,7 @@ module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, para
                     assign b_w[0][j] = b_skew[j];
                     assign p_w[0][j] = 32'sd0;
                 end
-                pe #(.AW(AW), .WW(WW), .WS(WS)) u_pe (
+                pe #(.AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_pe (
                     .clk(clk), .a_in(a_w[i][j]), .a_valid_in(v_w[i][j]), .a_first_in(f_w[i][j]),
                     .a_last_in(l_w[i][j]), .b_in(b_w[i][j]), .w_load(w_load_q), .psum_in(p_w[i][j]),
                     .a_out(a_w[i][j+1]), .a_valid_out(v_w[i][j+1]), .a_first_out(f_w[i][j+1]),
