@@ -190,3 +190,25 @@ def load_config_text(tmp_path, text):
     path = tmp_path / "config.toml"
     path.write_text(text)
     return load_config(path)
+
+
+def bit_gradients(target):
+    config, design = fixed_network(target)
+    engine = engine_for(config, design, target, "fps")
+    hw = HardwareLoss(engine, engine.search(20), config, (16, 16, 1))
+    beta_w = torch.zeros(len(hw.slots), 3, requires_grad=True)
+    beta_a = torch.zeros(len(hw.slots), 3, requires_grad=True)
+    blocks = [F.softmax(torch.zeros(len(s.candidates)), 0) for s in hw.slots]
+    cost, _ = hw(blocks, F.softmax(beta_w, 1), F.softmax(beta_a, 1))
+    cost.backward()
+    return beta_w.grad[:, 0].sum(), beta_a.grad[:, 0].sum()     # d cost / d logit of 4 bits
+
+
+@pytest.mark.slow
+def test_the_smaller_board_pushes_bits_down():
+    """ultra96 has 360 DSPs: its chunks run faster with <= 4-bit (LUT) multipliers, so the FPS
+    loss pulls towards 4 bits; zc706's 900 DSPs do not bind for this network."""
+    small_w, small_a = bit_gradients("ultra96")
+    big_w, big_a = bit_gradients("zc706")
+    assert small_w < 0 and small_a < 0
+    assert small_w < big_w and small_a < big_a

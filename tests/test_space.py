@@ -1,5 +1,6 @@
 """The network space: slots, expansion to DesignPoint layers, one active block, one conv per layer."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
@@ -12,6 +13,14 @@ from codesign.space.quantizers import mixed_act_quant
 from codesign.targets import load_target
 
 DIGITS = Dataset(name="digits", input_shape=(16, 16, 1), num_classes=10)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 def test_presets_load_and_cifar_has_22_searchable_layers():
