@@ -57,6 +57,18 @@ def test_sim_cli_two_chunk_example(tmp_path):
     # the human table says the same
     table = run_cli("sim", out, timeout=900)
     assert table.returncode == 0 and "bit_exact True" in table.stdout
+    # a wrong clamp in the first layer's table row (out_hi 255 -> 127): a mismatch, exit 1
+    top = out / "rtl" / "accel_top.v"
+    text = top.read_text()
+    row = "desc_c0[768 +: 32] = 32'h000000ff;"
+    assert text.count(row) >= 1
+    top.write_text(text.replace(row, "desc_c0[768 +: 32] = 32'h0000007f;", 1))
+    bad = run_cli("sim", out, "--json", timeout=900)
+    assert bad.returncode == 1, bad.stderr[-3000:]
+    result = json.loads(bad.stdout)
+    assert result["bit_exact"] is False and result["layers"][0]["bit_exact"] is False
+    miss = result["layers"][0]["first_mismatch"]
+    assert miss["want"] > 127 and miss["got"] == 127 and miss["mismatches"] > 0
 
 
 @pytest.mark.slow

@@ -164,6 +164,7 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
                + vector_cycles(cols, L.vec_elems, L.out_bytes))
 
     # the sequential schedule: each input tensor, the parameter block, compute, the output
+    # an add reads two tensors of its output's size (LayerArrays has no kind: in = 2 out = 2 vec)
     is_add = ~gemm & (L.in_bytes == 2 * L.out_bytes) & (L.vec_elems == L.out_bytes)
     n_in = xp.where(is_add, 2, 1)
     loads = n_in * transfer_cycles(L.in_bytes // n_in, bytes_per_cycle, READ_BURST_OVERHEAD) \

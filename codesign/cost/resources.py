@@ -7,8 +7,11 @@ FPGA (per chunk, summed over chunks):
 * LUT / FF: per PE by multiplier width, plus a fixed controller/AXI share per chunk.
 * BRAM36: each buffer is banked by its port width (R bytes for activations, C bytes for
   weights); a bank of W bits and D words takes ceil(W / 72) * ceil(D / 512) BRAM36.
-The constants are calibrated against Yosys `synth_xilinx` of the generated RTL
-(tests/test_yosys.py holds DSP exactly and LUT/FF within 25 %).
+The DSP term is held exactly by tests/test_yosys.py against Yosys `synth_xilinx` of the
+generated RTL's arithmetic (one chunk's array and requantiser lanes: one DSP48E1 per PE when
+mult_bits > LUT_MULT_MAX_BITS, the PE otherwise multiplies by shift-and-add in LUTs, and 2 per
+requantiser lane). The LUT/FF/BRAM constants are not yet calibrated against the whole top
+(Yosys maps its many-ported buffers to registers and runs for tens of minutes).
 
 ASIC (per inference, Horowitz ISSCC 2014 at 45 nm, multiplier cost quadratic in width):
 energy = MACs * (mult + add) + SRAM bytes / 8 * sram_read + DRAM bytes / 8 * dram;
