@@ -165,12 +165,14 @@ class JointSearch:
         out = self.opts.out
         if self.hw_loss is None:
             self.update_accelerator(self.s.accel_steps, 1.0)
+        epochs = tqdm(total=self.s.epochs, initial=self.epoch, desc="search", unit="epoch",
+                      disable=not self.opts.progress)
         while self.epoch < self.s.epochs:
             e = self.epoch
             tau = temperature(self.s, e)
             losses = []
             arch_iter = self.batches(self.arch_data, e, 1) if e >= self.s.warmup_epochs else None
-            bar = tqdm(list(self.batches(self.weight_data, e, 0)), desc=f"search {e + 1}/{self.s.epochs}",
+            bar = tqdm(list(self.batches(self.weight_data, e, 0)), desc=f"epoch {e + 1}",
                        disable=not self.opts.progress, leave=False)
             hw = float("nan")
             for x, y in bar:
@@ -190,9 +192,10 @@ class JointSearch:
             append_jsonl(out / LOG, log)
             append_jsonl(out / VISITED, visited_entry(self.epoch, acc, self.derived_choice(), design, cost))
             self.save_checkpoint()
-            if self.opts.progress:
-                tqdm.write(f"epoch {self.epoch}/{self.s.epochs}: loss {log['train_loss']:.3f}, val acc {acc:.3f}, "
-                           f"predicted {cost.fps:.0f} FPS ({cost.latency_ms:.3f} ms), tau {tau:.2f}")
+            epochs.update(1)
+            epochs.set_postfix(loss=f"{log['train_loss']:.3f}", val_acc=f"{acc:.3f}", fps=f"{cost.fps:.0f}",
+                               tau=f"{tau:.2f}")
+        epochs.close()
         return self.finish()
 
     def finish(self) -> DesignPoint:
@@ -224,7 +227,7 @@ class JointSearch:
         path = self.opts.out / CHECKPOINT
         if not path.is_file():
             raise CodesignError(f"{path}: no checkpoint to resume from; run without --resume to start")
-        st = torch.load(path, map_location=self.opts.device, weights_only=False)
+        st = torch.load(path, map_location="cpu", weights_only=False)
         self.epoch, self.lagrange = st["epoch"], st["lagrange"]
         self.net.load_state_dict(st["net"])
         self.w_opt.load_state_dict(st["w_opt"])
