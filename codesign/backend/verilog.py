@@ -19,7 +19,7 @@ import jinja2
 import codesign
 from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
-from codesign.cost.model import FOLD_OVERHEAD
+from codesign.cost.model import BURST_BYTES, FOLD_OVERHEAD
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint
 from codesign.errors import CodesignError
@@ -28,7 +28,7 @@ from codesign.targets import load_target
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
 RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "chunk_engine.v"]
 TOP_NAME = "accel_top"
-BURST_BEATS = ALIGN // 8      # one burst moves one ALIGN-sized block (64-bit AXI)
+BURST_BEATS = BURST_BYTES // 8   # one burst moves one 64-byte block of 64-bit beats (the model's burst)
 KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add": 4}
 FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "stride", "pad", "m", "n", "k",
           "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
@@ -92,7 +92,7 @@ def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
         raise CodesignError(f"layer {job.index} ({job.name!r}) needs {wgt_need} bytes of weight buffer on chunk "
                             f"{chunk.index} (wgt_buf_kib={chunk.wgt_buf_bytes // 1024}); the RTL does not tile "
                             f"weights: raise wgt_buf_kib to {ceil_div(wgt_need, 1024)}")
-    if job.g and max(job.w_bits, job.in_bits + (0 if job.in_signed else 0)) > chunk.mult_bits:
+    if job.g and max(job.w_bits, job.in_bits) > chunk.mult_bits:
         raise CodesignError(f"layer {job.index} ({job.name!r}) has {job.w_bits}-bit weights and {job.in_bits}-bit "
                             f"inputs but chunk {chunk.index} multiplies {chunk.mult_bits} bits: raise mult_bits")
 
@@ -117,7 +117,7 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     """Write the RTL project of `design` to out_dir (the `rtl` folder of `codesign hw`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if ir.axi_bytes * BURST_BEATS != ALIGN:
+    if ir.axi_bytes * BURST_BEATS != BURST_BYTES or ALIGN % BURST_BYTES:
         raise CodesignError(f"target {ir.target}: the RTL's AXI engine needs a 64-bit AXI port "
                             f"(axi_data_bits = 64), the target has {ir.axi_bytes * 8}")
     chunks = [chunk_context(ir, c) for c in ir.chunks]
