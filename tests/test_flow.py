@@ -1,5 +1,6 @@
 """The whole flow through the CLI, as `make all` runs it, with shrunk settings:
-search -> train -> hw -> sim -> csim -> report, in a temporary folder."""
+search -> train -> hw -> sim -> csim -> report, in a temporary folder (measured: 63 s alone on
+the 2-core machine, 98 s beside test_train.py under `-n 2`)."""
 
 import json
 
