@@ -1,8 +1,9 @@
 """Build a rendered RTL project with Verilator and run the cocotb testbench on it.
 
-`build(rtl_dir, build_dir)` compiles once; `run_frame(build_dir, job)` runs one frame: the
-testbench (sim/tb_accel.py) loads job["dram"] into an AxiRam, starts the core through
-AXI4-Lite, waits for done and writes the DRAM contents and the per-layer cycle counters back.
+`build(rtl_dir, build_dir)` compiles once; `run_frames(build_dir, dram, ...)` runs the core on
+`frames` frames, pipelined over its chunks: the testbench (sim/tb_accel.py) loads `dram` into the
+memory behind the chunks' AXI masters, writes the frame count and starts the core through
+AXI4-Lite, waits for done and hands back the DRAM contents and the counters.
 """
 
 from __future__ import annotations
@@ -52,15 +53,18 @@ def build(rtl_dir: Path, build_dir: Path) -> Path:
     return build_dir
 
 
-def run_frame(build_dir: Path, dram: bytes, n_layers: int, timeout_cycles: int) -> tuple[bytes, list[int], int]:
-    """One frame on the built core: (DRAM after the run, per-layer cycles, frame cycles)."""
+def run_frames(build_dir: Path, dram: bytes, n_layers: int, n_chunks: int, frames: int,
+               timeout_cycles: int) -> tuple[bytes, list[int], dict]:
+    """One run of `frames` frames on the built core: (DRAM after the run, per-layer cycles,
+    {"frames", "frame_cycles", "run_cycles", "period_cycles"} as the core's registers read)."""
     from cocotb_tools.runner import get_runner
     verilator_env()
     build_dir = Path(build_dir)
     io = build_dir / "frame"
     io.mkdir(exist_ok=True)
     (io / "dram_in.bin").write_bytes(bytes(dram))
-    (io / "job.json").write_text(json.dumps({"n_layers": n_layers, "timeout_cycles": timeout_cycles}))
+    (io / "job.json").write_text(json.dumps({"n_layers": n_layers, "n_chunks": n_chunks, "frames": frames,
+                                             "timeout_cycles": timeout_cycles}))
     for stale in ("dram_out.bin", "result.json"):
         (io / stale).unlink(missing_ok=True)
     if str(SIM_DIR) not in sys.path:   # the runner hands sys.path to the simulator's Python
@@ -75,7 +79,8 @@ def run_frame(build_dir: Path, dram: bytes, n_layers: int, timeout_cycles: int) 
     res = json.loads(result.read_text())
     if not res["done"]:
         raise CodesignError(f"the core did not raise done within {timeout_cycles} cycles; see {io / 'sim.log'}")
-    return (io / "dram_out.bin").read_bytes(), res["layer_cycles"], res["frame_cycles"]
+    counters = {k: res[k] for k in ("frames", "frame_cycles", "run_cycles", "period_cycles")}
+    return (io / "dram_out.bin").read_bytes(), res["layer_cycles"], counters
 
 
-__all__ = ["build", "run_frame", "verilator_env"]
+__all__ = ["build", "run_frames", "verilator_env"]

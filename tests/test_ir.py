@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from codesign.backend import golden
-from codesign.backend.ir import ALIGN, PARAM_RECORD, dram_image, lower, read_tensor
+from codesign.backend.ir import ALIGN, PARAM_RECORD, dram_bytes, dram_image, lower, read_tensor
 from codesign.cost import evaluate
 from codesign.design import load_design
 
@@ -34,7 +34,9 @@ def test_dram_image_decodes_to_the_params(example_path):
     params = golden.random_params(design, seed=2)
     image = np.random.default_rng(3).integers(0, 256, size=(16, 16, 1))
     mem = dram_image(ir, params, image)
-    np.testing.assert_array_equal(np.frombuffer(mem[:256], np.uint8).reshape(16, 16, 1), image)
+    assert ir.input_addr == ir.act_addr > 0 and len(mem) == ir.dram_size == ir.act_addr + ir.frame_bytes
+    at = ir.input_addr
+    np.testing.assert_array_equal(np.frombuffer(mem[at:at + 256], np.uint8).reshape(16, 16, 1), image)
     for job, p in zip(ir.layers, params):
         oc = job.out_shape[2]
         rec = np.frombuffer(bytes(mem[job.record_addr:job.record_addr + 8 * oc]), PARAM_RECORD)
@@ -53,3 +55,22 @@ def test_dram_image_decodes_to_the_params(example_path):
         raw = y.astype(np.int8 if job.out_signed else np.uint8).tobytes()
         mem[job.out_addr:job.out_addr + len(raw)] = raw
         np.testing.assert_array_equal(read_tensor(mem, job), y)
+
+
+def test_frames_get_their_own_activation_regions(example_path):
+    """Params first, then one activation region of frame_bytes per frame; frame f's tensors at + f * frame_bytes."""
+    design = load_design(example_path("two_chunk_mixed"))
+    ir = lower(design)
+    params = golden.random_params(design, seed=2)
+    images = np.random.default_rng(4).integers(0, 256, size=(3, 16, 16, 1))
+    mem = dram_image(ir, params, images)
+    assert len(mem) == dram_bytes(ir, 3) == ir.act_addr + 3 * ir.frame_bytes and ir.frame_bytes % ALIGN == 0
+    assert max(j.param_addr + j.weight_bytes + 8 * j.out_shape[2] for j in ir.layers) <= ir.act_addr
+    assert ir.act_addr <= min(j.out_addr for j in ir.layers) and max(j.out_addr for j in ir.layers) < ir.dram_size
+    assert bytes(mem[:ir.act_addr]) == bytes(dram_image(ir, params, images[0])[:ir.act_addr])
+    for f, image in enumerate(images):
+        at = ir.input_addr + f * ir.frame_bytes
+        np.testing.assert_array_equal(np.frombuffer(mem[at:at + 256], np.uint8).reshape(16, 16, 1), image)
+    job = ir.layers[0]
+    mem[job.out_addr + 2 * ir.frame_bytes] = 7
+    assert read_tensor(mem, job, 2 * ir.frame_bytes)[0, 0, 0] == 7 and read_tensor(mem, job)[0, 0, 0] == 0

@@ -4,7 +4,12 @@ The cost model, the HLS and Verilog templates, the golden model's test vectors a
 testbenches all read this one IR, so a schedule and a memory map are written down once.
 
 DRAM map (byte addresses, every region aligned to ALIGN bytes):
-  [input image][output of layer 0]...[output of layer L-1][params of layer 0]...[params of L-1]
+  [params of layer 0]...[params of layer L-1] | frame 0: [input image][output of layer 0]...[output of
+  layer L-1] | frame 1: the same ... (each frame's activation region is `frame_bytes` long)
+The parameters are shared by all frames; frame f's activation addresses are the frame-0 addresses
+(`input_addr`, `out_addr`, `in_addrs`, starting at `act_addr`) plus f * frame_bytes, so that a run
+of several frames pipelined over the chunks (the RTL) keeps every frame's tensors. `dram_size` is
+the size for one frame; `dram_bytes(ir, frames)` for more.
 Activations are HWC, one byte per element (two's complement for signed tensors, whatever the
 bits). Params of a GEMM layer: weights int8 in (N, kh, kw, Cin) order, padded to ALIGN, then
 per output channel 8 bytes little-endian: int32 bias, uint16 mult, uint8 shift, one zero
@@ -88,7 +93,9 @@ class HardwareIR(BaseModel):
     input_addr: int
     input_shape: tuple[int, int, int]
     output_addr: int
-    dram_size: int
+    act_addr: int           # start of frame 0's activations (after the parameters)
+    frame_bytes: int        # one frame's activation region; frame f's tensors at + f * frame_bytes
+    dram_size: int          # parameters + one frame
     chunks: list[ChunkJob]
     layers: list[LayerJob]
 
@@ -97,20 +104,25 @@ def lower(design: DesignPoint) -> HardwareIR:
     target = load_target(design.accelerator.target)
     cost = evaluate(design, target)
     addr = 0
+    param_addrs = []
+    for layer in design.layers:
+        oc = layer.out_shape[2]
+        weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (8 if layer.kind == "add" else 0)
+        param_addrs.append((addr, weight_bytes))
+        addr = align(addr + weight_bytes + PARAM_RECORD.itemsize * oc)
+    act_addr = addr
     input_addr = addr
     h, w, c = design.dataset.input_shape
-    addr = align(h * w * c)
+    addr = align(addr + h * w * c)
     out_addrs = []
     for layer in design.layers:
         out_addrs.append(addr)
         oh, ow, oc = layer.out_shape
         addr = align(addr + oh * ow * oc)
+    frame_bytes = addr - act_addr
     jobs = []
     for i, layer in enumerate(design.layers):
-        oc = layer.out_shape[2]
-        weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (8 if layer.kind == "add" else 0)
-        param_addr = addr
-        addr = align(addr + weight_bytes + PARAM_RECORD.itemsize * oc)
+        param_addr, weight_bytes = param_addrs[i]
         m, n, k, g = layer.gemm() if layer.kind in GEMM_KINDS else (0, 0, 0, 0)
         jobs.append(LayerJob(
             index=i, name=layer.name, kind=layer.kind, chunk=design.chunk_of(i), inputs=list(layer.inputs),
@@ -128,7 +140,8 @@ def lower(design: DesignPoint) -> HardwareIR:
     return HardwareIR(design_name=design.name, design_digest=design.digest(), target=target.name,
                       clock_mhz=design.accelerator.clock_mhz, axi_bytes=target.axi_data_bits // 8,
                       dram_bytes_per_cycle=dram_bytes_per_cycle(target), input_addr=input_addr,
-                      input_shape=design.dataset.input_shape, output_addr=out_addrs[-1], dram_size=align(addr),
+                      input_shape=design.dataset.input_shape, output_addr=out_addrs[-1], act_addr=act_addr,
+                      frame_bytes=frame_bytes, dram_size=act_addr + frame_bytes,
                       chunks=chunks, layers=jobs)
 
 
@@ -147,21 +160,32 @@ def param_block(job: LayerJob, p: dict) -> bytes:
     return head + rec.tobytes()
 
 
-def dram_image(ir: HardwareIR, params: list[dict], image: np.ndarray) -> bytearray:
-    """The DRAM contents before a run: the input image and every layer's parameters."""
-    mem = bytearray(ir.dram_size)
-    img = np.asarray(image).astype(np.int64).astype(np.uint8).tobytes()
-    mem[ir.input_addr:ir.input_addr + len(img)] = img
+def dram_bytes(ir: HardwareIR, frames: int = 1) -> int:
+    """DRAM bytes for a run of `frames` frames: the parameters, then one activation region per frame."""
+    return ir.act_addr + frames * ir.frame_bytes
+
+
+def dram_image(ir: HardwareIR, params: list[dict], images: np.ndarray) -> bytearray:
+    """The DRAM contents before a run: every layer's parameters and the input image of each frame
+    (`images` is one HWC image, or a stack of them: one frame each)."""
+    images = np.asarray(images)
+    images = images[None] if images.ndim == 3 else images
+    mem = bytearray(dram_bytes(ir, len(images)))
+    for f, image in enumerate(images):
+        img = image.astype(np.int64).astype(np.uint8).tobytes()
+        at = ir.input_addr + f * ir.frame_bytes
+        mem[at:at + len(img)] = img
     for job, p in zip(ir.layers, params):
         block = param_block(job, p)
         mem[job.param_addr:job.param_addr + len(block)] = block
     return mem
 
 
-def read_tensor(mem: bytes, job: LayerJob) -> np.ndarray:
-    """A layer's output as the accelerator left it in DRAM (HWC int)."""
+def read_tensor(mem: bytes, job: LayerJob, base: int = 0) -> np.ndarray:
+    """A layer's output as the accelerator left it in DRAM (HWC int); frame f's at base f * ir.frame_bytes."""
     oh, ow, oc = job.out_shape
-    raw = np.frombuffer(bytes(mem[job.out_addr:job.out_addr + oh * ow * oc]), np.int8 if job.out_signed else np.uint8)
+    at = job.out_addr + base
+    raw = np.frombuffer(bytes(mem[at:at + oh * ow * oc]), np.int8 if job.out_signed else np.uint8)
     return raw.astype(np.int32).reshape(oh, ow, oc)
 
 
@@ -175,5 +199,5 @@ def design_params(design: DesignPoint, design_dir=None, seed: int = 0) -> list[d
     return random_params(design, seed)
 
 
-__all__ = ["lower", "dram_image", "read_tensor", "design_params", "HardwareIR", "LayerJob", "ChunkJob",
+__all__ = ["lower", "dram_bytes", "dram_image", "read_tensor", "design_params", "HardwareIR", "LayerJob", "ChunkJob",
            "chunk_arrays"]

@@ -1,10 +1,13 @@
 """`codesign sim DIR [--json]`: cocotb + Verilator simulation of DIR/rtl against the golden model.
 
-Builds DIR/rtl once into DIR/sim_build (rebuilt when the RTL changes), runs one frame per
-image (DIR/vectors.npz's images when present, else one seeded random image), compares every
-layer's output tensor in DRAM with the golden model and the per-layer cycle counters read over
-AXI4-Lite with the cost model's prediction, prints a table (or the JSON with --json), writes the
-JSON to DIR/sim.json, and exits non-zero on any mismatch. docs/verilog.md documents the JSON.
+Builds DIR/rtl once into DIR/sim_build (rebuilt when the RTL changes), runs all images
+(DIR/vectors.npz's images when present, or the first --images N of them; else one seeded random
+image) as ONE run of that many frames pipelined over the chunks, compares every layer's output
+tensor of every frame in DRAM with the golden model, the per-layer cycle counters read over
+AXI4-Lite with the cost model's prediction, and the measured period / run / frame-0 cycles with
+the model's pipeline schedule (`codesign.cost.pipeline_periods`); prints a table (or the JSON with
+--json), writes the JSON to DIR/sim.json, and exits non-zero on any bit mismatch.
+docs/verilog.md documents the JSON.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import codesign
 from codesign.backend.golden import run_network
 from codesign.backend.hw import load_project
 from codesign.backend.ir import dram_image, lower, read_tensor
+from codesign.cost import evaluate, pipeline_periods
 from codesign.backend.verilog import rtl_sources
 from codesign.errors import CodesignError
 
@@ -57,7 +61,7 @@ def frame_images(hw_dir: Path, design, count: int | None) -> np.ndarray:
         images = np.load(vectors)["images"]
         return images[:count] if count else images
     rng = np.random.default_rng(IMAGE_SEED)
-    return rng.integers(0, 256, size=(1, *design.dataset.input_shape)).astype(np.uint8)
+    return rng.integers(0, 256, size=(count or 1, *design.dataset.input_shape)).astype(np.uint8)
 
 
 def first_mismatch(got: np.ndarray, want: np.ndarray, image: int) -> dict | None:
@@ -82,35 +86,49 @@ def simulate(hw_dir: str | Path, images: int | None = None) -> dict:
     runner = load_runner()
     build_dir = hw_dir / "sim_build"
     build_once(runner, rtl_dir, build_dir)
+    cost = evaluate(design)
+    images = frame_images(hw_dir, design, images)
+    frames = len(images)
+    periods = pipeline_periods(cost.chunk_cycles, frames)
+    mem, cycles, counters = runner.run_frames(build_dir, dram_image(ir, params, images), len(ir.layers),
+                                              len(ir.chunks), frames, 4 * int(periods.sum()) + 100_000)
     predicted = [job.predicted_cycles for job in ir.layers]
-    timeout = 4 * sum(predicted) + 100_000
     layers = [{"layer": job.index, "name": job.name, "kind": job.kind, "bit_exact": True, "first_mismatch": None}
               for job in ir.layers]
     image_results = []
-    measured = None
-    for i, image in enumerate(frame_images(hw_dir, design, images)):
-        mem, cycles, frame = runner.run_frame(build_dir, dram_image(ir, params, image), len(ir.layers), timeout)
-        measured = measured or (cycles, frame)
+    for f, image in enumerate(images):
         golden = run_network(design, params, image)
+        base = f * ir.frame_bytes
         for entry, job, want in zip(layers, ir.layers, golden):
-            miss = first_mismatch(read_tensor(mem, job), want, i)
+            miss = first_mismatch(read_tensor(mem, job, base), want, f)
             if miss and entry["bit_exact"]:
                 entry["bit_exact"], entry["first_mismatch"] = False, miss
-        logits_rtl = read_tensor(mem, ir.layers[-1]).reshape(-1)
-        image_results.append({"image": i, "predicted_class": int(np.argmax(logits_rtl)),
+        logits_rtl = read_tensor(mem, ir.layers[-1], base).reshape(-1)
+        image_results.append({"image": f, "predicted_class": int(np.argmax(logits_rtl)),
                               "golden_class": int(np.argmax(golden[-1].reshape(-1)))})
-    cycles, frame = measured
     for entry, got, want in zip(layers, cycles, predicted):
         entry.update(measured_cycles=int(got), predicted_cycles=int(want),
                      error_pct=round(100.0 * (got - want) / want, 3) if want else 0.0)
     total_measured, total_predicted = int(sum(cycles)), int(sum(predicted))
     for im in image_results:
         im["match"] = im["predicted_class"] == im["golden_class"]
+    clock_hz = design.accelerator.clock_mhz * 1e6
+    period = int(counters["period_cycles"])
+    pipeline = {"frames": int(counters["frames"]),
+                "frame_cycles": int(counters["frame_cycles"]),
+                "predicted_frame_cycles": int(periods[:len(ir.chunks)].sum()),
+                "period_cycles": period, "predicted_period_cycles": int(cost.chunk_cycles.max()),
+                "run_cycles": int(counters["run_cycles"]), "predicted_run_cycles": int(periods.sum()),
+                "measured_fps": round(clock_hz / period, 3) if period else 0.0,
+                "predicted_fps": round(cost.fps, 3)}
+    pipeline["cycles_exact"] = (all(e["measured_cycles"] == e["predicted_cycles"] for e in layers)
+                                and all(pipeline[k] == pipeline[f"predicted_{k}"]
+                                        for k in ("frame_cycles", "period_cycles", "run_cycles")))
     return {"design_name": design.name, "design_digest": ir.design_digest, "layers": layers,
             "bit_exact": all(e["bit_exact"] for e in layers), "total_measured": total_measured,
             "total_predicted": total_predicted,
             "total_error_pct": round(100.0 * (total_measured - total_predicted) / total_predicted, 3),
-            "frame_cycles": int(frame), "images": image_results}
+            **pipeline, "images": image_results}
 
 
 def table(result: dict) -> str:
@@ -119,8 +137,11 @@ def table(result: dict) -> str:
         lines.append(f"{e['layer']:>5} {e['name'][:14]:<14} {e['kind']:<8} {str(e['bit_exact']):<9} "
                      f"{e['measured_cycles']:>9} {e['predicted_cycles']:>9} {e['error_pct']:>7.2f}")
     lines.append(f"total: measured {result['total_measured']} predicted {result['total_predicted']} "
-                 f"({result['total_error_pct']:+.2f} %), frame {result['frame_cycles']} cycles; "
-                 f"bit_exact {result['bit_exact']}")
+                 f"({result['total_error_pct']:+.2f} %); bit_exact {result['bit_exact']} over {result['frames']} frame(s)")
+    lines.append(f"pipeline: period {result['period_cycles']} cycles (model {result['predicted_period_cycles']}), "
+                 f"{result['measured_fps']:.1f} FPS (model {result['predicted_fps']:.1f}); frame 0 latency "
+                 f"{result['frame_cycles']} (model {result['predicted_frame_cycles']}); run {result['run_cycles']} "
+                 f"(model {result['predicted_run_cycles']}); cycles_exact {result['cycles_exact']}")
     for im in result["images"]:
         lines.append(f"image {im['image']}: class {im['predicted_class']} (golden {im['golden_class']})")
     return "\n".join(lines)

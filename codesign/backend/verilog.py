@@ -3,8 +3,9 @@
 The datapath is hand-written, parameterised Verilog (templates/verilog/rtl: the PE, the
 systolic array in either dataflow, the requantiser lane, the AXI4 burst engine and the chunk
 engine that walks a layer table). Jinja renders only the glue: `accel_params.vh` (every
-per-chunk parameter), `accel_top.v` (one engine per chunk, their layer tables as ROMs, the
-AXI arbiter and the AXI4-Lite registers) and the Vivado tcl. Every number in them comes from
+per-chunk parameter), `accel_top.v` (one engine and one AXI4 master per chunk, their layer
+tables as ROMs, the period sequencer that pipelines the chunks over frames and the AXI4-Lite
+registers) and the Vivado tcl. Every number in them comes from
 the IR; `layer_fields` is the one place that turns an IR layer job into the engine's table row.
 """
 
@@ -124,7 +125,7 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     target = load_target(ir.target)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
-    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), lut_mult_bits=LUT_MULT_MAX_BITS, cur_bits=max(1, (len(chunks) - 1).bit_length()), axi_size=int(math.log2(ir.axi_bytes)),
+    ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), lut_mult_bits=LUT_MULT_MAX_BITS, axi_size=int(math.log2(ir.axi_bytes)),
                burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [f"{TOP_NAME}.v"])
     for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
                            ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):

@@ -13,7 +13,8 @@ from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, layer_in_
 from codesign.errors import CodesignError
 from codesign.targets import Target, load_target
 
-__all__ = ["LayerArrays", "layer_arrays", "evaluate", "check_fits", "DesignCost", "scalesim_compute_cycles"]
+__all__ = ["LayerArrays", "layer_arrays", "evaluate", "check_fits", "DesignCost", "scalesim_compute_cycles",
+           "pipeline_periods"]
 
 
 def _vec_elems(layer: Layer) -> int:
@@ -93,6 +94,16 @@ def evaluate(design: DesignPoint, target: Target | None = None) -> DesignCost:
     latency_ms = chunk_cycles.sum() / clock_hz * 1e3
     resources, capacity = design_resources(design, target, L, dram)
     return DesignCost(total, compute, dram, chunk_cycles, float(fps), float(latency_ms), resources, capacity)
+
+
+def pipeline_periods(chunk_cycles, frames: int) -> np.ndarray:
+    """Cycles of each period of a run of `frames` frames pipelined over the chunks (what the RTL
+    does): in period p chunk c runs frame p - c when 0 <= p - c < frames, and the period lasts as
+    long as its slowest busy chunk. The steady-state period is chunk_cycles.max() (the FPS above),
+    frame 0's latency the first len(chunk_cycles) periods, the run all of them."""
+    n = len(chunk_cycles)
+    return np.array([max(int(chunk_cycles[c]) for c in range(n) if 0 <= p - c < frames)
+                     for p in range(frames + n - 1)], dtype=np.int64)
 
 
 def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:

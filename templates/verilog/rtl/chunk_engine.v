@@ -2,6 +2,11 @@
 // its on-chip buffers, computes (GEMM layers on the R x C systolic array, pool/add layers on C
 // vector lanes), requantises on the way into the activation buffer, and stores the output.
 // The layer table (desc, one LAYER_FIELDS x 32-bit word per layer) comes from a generated ROM.
+// A frame's layers run back to back (a layer's first cycle follows the previous layer's last);
+// done is high in the last layer's last cycle, and a start in that cycle (or any later one)
+// begins the next frame in the next cycle, so a chunk takes exactly the sum of its layer
+// counters per frame. act_base (the frame's activation region) is added to the input and output
+// tensor addresses, not to the parameter address.
 module chunk_engine #(
     parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
     parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
@@ -10,7 +15,8 @@ module chunk_engine #(
     input  wire               clk,
     input  wire               rst,
     input  wire               start,
-    output reg                done,
+    input  wire [31:0]        act_base,
+    output wire               done,
     output wire [7:0]         layer,
     /* verilator lint_off UNUSEDSIGNAL */  // the table keeps whole 32-bit words; narrow fields use their low bits
     input  wire [NF*32-1:0]   desc,
@@ -109,7 +115,7 @@ module chunk_engine #(
     endfunction
 
     // ---------------------------------------------------------------- control
-    localparam S_IDLE = 4'd0, S_LSTART = 4'd1, S_DMA_GO = 4'd2, S_DMA_WAIT = 4'd3, S_GEMM = 4'd4,
+    localparam S_IDLE = 4'd0, S_DMA_GO = 4'd2, S_DMA_WAIT = 4'd3, S_GEMM = 4'd4,
                S_GEMM_TAIL = 4'd5, S_VEC = 4'd6, S_VEC_TAIL = 4'd7, S_LEND = 4'd8, S_DONE = 4'd9;
     reg [3:0] state;
     reg [7:0] lidx;
@@ -117,6 +123,7 @@ module chunk_engine #(
     reg [31:0] cyc;
     reg [NL*32-1:0] cycles;
     assign layer = lidx;
+    assign done = (state == S_LEND) && (lidx + 1 == NL);
     assign layer_cycles = cycles;
     genvar gi, gj;
 
@@ -286,7 +293,6 @@ module chunk_engine #(
 
     // ---------------------------------------------------------------- the sequencer
     always @(posedge clk) begin
-        done <= 1'b0;
         dma_start <= 1'b0;
         cyc <= cyc + 1;
         if (rst) begin
@@ -307,11 +313,8 @@ module chunk_engine #(
                 if (d_row + 1 == R) d_busy <= 1'b0;
             end
             case (state)
-                S_IDLE: if (start) begin
+                S_IDLE, S_DONE: if (start) begin
                     lidx <= 0;
-                    state <= S_LSTART;
-                end
-                S_LSTART: begin
                     cyc <= 1;
                     dma_step <= 2'd0;
                     state <= S_DMA_GO;
@@ -320,10 +323,10 @@ module chunk_engine #(
                     dma_start <= 1'b1;
                     dma_to_dram <= (dma_step == 2'd3);
                     case (dma_step)
-                        2'd0: begin dma_dram_addr <= `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
-                        2'd1: begin dma_dram_addr <= `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        2'd0: begin dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        2'd1: begin dma_dram_addr <= act_base + `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
                         2'd2: begin dma_dram_addr <= `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
-                        default: begin dma_dram_addr <= `FLD(F_OUT_ADDR); dma_buf_off <= out_off[AB-1:0]; dma_nbytes <= `FLD(F_OUT_BYTES); end
+                        default: begin dma_dram_addr <= act_base + `FLD(F_OUT_ADDR); dma_buf_off <= out_off[AB-1:0]; dma_nbytes <= `FLD(F_OUT_BYTES); end
                     endcase
                     state <= S_DMA_WAIT;
                 end
@@ -414,17 +417,17 @@ module chunk_engine #(
                 end
                 S_LEND: begin
                     cycles[lidx*32 +: 32] <= cyc;
-                    if (lidx + 1 == NL) begin
-                        state <= S_DONE;
-                        done <= 1'b1;
-                    end else begin
+                    cyc <= 1;
+                    dma_step <= 2'd0;
+                    if (lidx + 1 < NL) begin
                         lidx <= lidx + 1;
-                        state <= S_LSTART;
+                        state <= S_DMA_GO;
+                    end else if (start) begin   // the next frame, back to back
+                        lidx <= 0;
+                        state <= S_DMA_GO;
+                    end else begin
+                        state <= S_DONE;
                     end
-                end
-                S_DONE: if (start) begin
-                    lidx <= 0;
-                    state <= S_LSTART;
                 end
                 default: state <= S_IDLE;
             endcase
