@@ -75,7 +75,7 @@ def first_mismatch(got: np.ndarray, want: np.ndarray, image: int) -> dict | None
 
 def simulate(hw_dir: str | Path, images: int | None = None) -> dict:
     """Run the RTL of a generated project on its test images; the result documented in docs/verilog.md."""
-    hw_dir = Path(hw_dir)
+    hw_dir = Path(hw_dir).resolve()   # cocotb runs in the build folder
     design, params, manifest = load_project(hw_dir)
     rtl_dir = hw_dir / "rtl"
     if not (rtl_dir / "accel_top.v").is_file():
