@@ -15,7 +15,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
 from designs import random_design  # noqa: E402
-from runner import build, run_frame  # noqa: E402
+from runner import build, run_frames  # noqa: E402
 
 from codesign.backend import verilog  # noqa: E402
 from codesign.backend.ir import design_params, dram_image, lower  # noqa: E402
@@ -40,7 +40,9 @@ def main() -> None:
         build(tmp / "rtl", tmp / "build")
         t1 = time.perf_counter()
         image = np.random.default_rng(0).integers(0, 256, size=design.dataset.input_shape)
-        _, cycles, frame = run_frame(tmp / "build", dram_image(ir, params, image), len(ir.layers), 10_000_000)
+        _, cycles, counters = run_frames(tmp / "build", dram_image(ir, params, image), len(ir.layers), len(ir.chunks),
+                                         1, 10_000_000)
+        frame = counters["frame_cycles"]
         t2 = time.perf_counter()
     print(f"array {args.rows}x{args.cols} {args.dataflow}: build {t1 - t0:.1f} s, frame {frame} cycles "
           f"({len(ir.layers)} layers) in {t2 - t1:.2f} s -> {frame / (t2 - t1):,.0f} simulated cycles/s")

@@ -39,3 +39,17 @@ def test_render_names_the_layer_and_buffer_that_do_not_fit(tmp_path):
     with pytest.raises(CodesignError, match=r"layer 1 \('b1_expand'\) needs 1536 bytes of activation buffer.*"
                                             r"raise act_buf_kib to 2"):
         verilog.render(design, lower(design), design_params(design), tmp_path / "rtl")
+
+
+def test_each_chunk_has_its_own_axi_master_and_hp_port(tmp_path):
+    """Six chunks: six AXI4 masters m_axi_c<i>, wired to S_AXI_HP<i mod 4> in the block design."""
+    design = random_design(5, n_chunks=6)
+    ir = lower(design)
+    verilog.render(design, ir, design_params(design), tmp_path / "rtl")
+    top = (tmp_path / "rtl" / "accel_top.v").read_text()
+    bd = (tmp_path / "rtl" / "block_design.tcl").read_text()
+    for c in range(6):
+        assert f"output wire        m_axi_c{c}_arvalid" in top and f".start(chunk_start[{c}])" in top
+        assert f'Master "/core/m_axi_c{c}" Slave "/ps7/S_AXI_HP{c % 4}"' in bd
+    assert "m_axi_c6" not in top and all(f"CONFIG.PCW_USE_S_AXI_HP{k} {{1}}" in bd for k in range(4))
+    assert f"FRAME_BYTES = 32'd{ir.frame_bytes};" in top
