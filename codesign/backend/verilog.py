@@ -27,7 +27,7 @@ from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
-RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "chunk_engine.v"]
+RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "chunk_engine.v"]
 TOP_NAME = "accel_top"
 BURST_BEATS = BURST_BYTES // 8   # one burst moves one 64-byte block of 64-bit beats (the model's burst)
 KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add": 4}

@@ -35,8 +35,6 @@ module chunk_engine #(
     output wire [DB*8-1:0]    buf_rd_data
 );
     localparam AW = MB + 1;
-    localparam ACT_AW = $clog2(ACT_BYTES);
-    localparam WGT_AW = $clog2(WGT_BYTES);
     localparam ACC_AW = $clog2(ACC_DEPTH);
     localparam WW = MB;
     // descriptor fields
@@ -69,14 +67,16 @@ module chunk_engine #(
     wire is_dw = (kind == K_DW);
 
     // ---------------------------------------------------------------- buffers
-    reg [7:0] act_mem [0:ACT_BYTES-1];
-    reg [7:0] wgt_mem [0:WGT_BYTES-1];
-    function [7:0] act_at(input [31:0] a);
-        act_at = (a < ACT_BYTES) ? act_mem[a[ACT_AW-1:0]] : 8'd0;
-    endfunction
-    function [7:0] wgt_at(input [31:0] a);
-        wgt_at = (a < WGT_BYTES) ? wgt_mem[a[WGT_AW-1:0]] : 8'd0;
-    endfunction
+    // activations: a byte per array row and two per vector lane, DB bytes for the DMA;
+    // weights: a byte per column, each requantiser lane's 8-byte {bias, mult, shift} record and
+    // the add layer's two input multipliers (the first 8 bytes of its parameter block)
+    localparam ACT_NR = R + 2 * C;
+    wire [ACT_NR*32-1:0] act_rd_addr;
+    wire [ACT_NR*8-1:0]  act_rd;
+    wire [C*32-1:0]      wgt_rd_addr;
+    wire [C*8-1:0]       wgt_rd;
+    wire [(C+1)*32-1:0]  rec_rd_addr;
+    wire [(C+1)*64-1:0]  rec_rd;
     // an activation byte as the PE's (MB+1)-bit signed operand, and as a 32-bit integer
     function [31:0] act_int(input [7:0] b, input sgn);
         act_int = sgn ? {{24{b[7]}}, b} : {24'd0, b};
@@ -155,16 +155,25 @@ module chunk_engine #(
         wire [111:0] ps = pix_row[gi];
         wire [111:0] ks = k_row[gi];
         wire [31:0] addr = ps[63:32] + ks[63:32];
-        wire [7:0] byte_v = (row_valid && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80])) ? act_at(addr) : 8'd0;
+        assign act_rd_addr[gi*32 +: 32] = addr;
+        wire [7:0] byte_v = (row_valid && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80])) ? act_rd[gi*8 +: 8] : 8'd0;
         wire [31:0] v32 = act_int(byte_v, in_signed);
         assign a_rows[gi*AW +: AW] = v32[AW-1:0];
         wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0]};
     end endgenerate
+    // column gj's weights start gj * K bytes into the fold's block (an adder chain, no multiplier)
+    wire [31:0] col_off [0:C-1] /* verilator split_var */;
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
+        if (gj == 0) begin : g_off0
+            assign col_off[0] = 32'd0;
+        end else begin : g_offn
+            assign col_off[gj] = col_off[gj-1] + K;
+        end
         wire col_valid = is_dw ? (gj == 0) : (n0 + gj < N);
         wire [31:0] kk = WS ? k0 + (R - 1 - tc) : tc;
         wire w_valid = col_valid && (WS ? (tc < R) && (kk < K) : (tc < K));
-        wire [7:0] wb = w_valid ? wgt_at(wbase + gj * K + kk) : 8'd0;
+        assign wgt_rd_addr[gj*32 +: 32] = wbase + col_off[gj] + kk;
+        wire [7:0] wb = w_valid ? wgt_rd[gj*8 +: 8] : 8'd0;
         wire [15:0] w16 = {{8{wb[7]}}, wb};
         assign b_cols[gj*WW +: WW] = w16[WW-1:0];
         wire _unused_w = &{1'b0, w16[15:WW]};
@@ -195,8 +204,10 @@ module chunk_engine #(
     reg [31:0] v, rcount, o0, vkh, vkw, roff, rrow;
     reg [127:0] e0;           // {c, pixel state}
     wire [127:0] e_lane [0:C-1] /* verilator split_var */;
-    wire signed [15:0] add_m0 = {wgt_mem[1], wgt_mem[0]};
-    wire signed [15:0] add_m1 = {wgt_mem[3], wgt_mem[2]};
+    assign rec_rd_addr[C*32 +: 32] = 32'd0;
+    wire signed [15:0] add_m0 = rec_rd[C*64 +: 16];
+    wire signed [15:0] add_m1 = rec_rd[C*64 + 16 +: 16];
+    wire _unused_add = &{1'b0, rec_rd[C*64 + 32 +: 32]};
 
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
         reg rq_valid, rq_valid_q;
@@ -226,14 +237,20 @@ module chunk_engine #(
         wire e_in = in_image(e_pix[79:64], e_pix[95:80], r_state[79:64], r_state[95:80]);
         wire [31:0] e_addr = e_pix[63:32] + r_state[63:32] + e_c;
         wire _unused_e = &{1'b0, e_pix[111:96], e_pix[31:0], r_state[111:96], r_state[31:0]};
-        wire signed [31:0] x = act_int(act_at(e_addr), in_signed);
-        wire signed [31:0] y = act_int(act_at(e_addr + in1_off), in1_signed);
+        assign act_rd_addr[(R + 2*gj)*32 +: 32] = e_addr;
+        assign act_rd_addr[(R + 2*gj + 1)*32 +: 32] = e_addr + in1_off;
+        wire signed [31:0] x = act_int(act_rd[(R + 2*gj)*8 +: 8], in_signed);
+        wire [31:0] y = act_int(act_rd[(R + 2*gj + 1)*8 +: 8], in1_signed);
+        // the add's products at their real width (9 x 16 bits: one DSP48 each, not 32 x 32)
+        wire signed [8:0] x9 = x[8:0], y9 = y[8:0];
+        wire _unused_y = &{1'b0, y[31:9]};
+        wire signed [24:0] x_m0 = x9 * add_m0, y_m1 = y9 * add_m1;
         wire first = (rcount == 0);
         wire signed [31:0] vprev = vacc;
         wire signed [31:0] v_next =
             (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
             (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
-                              x * add_m0 + y * add_m1;
+                              32'(x_m0) + 32'(y_m1);
         wire v_emit = (state == S_VEC) && (rcount + 1 == red) && (o0 + gj < out_elems);
         always @(posedge clk) begin
             if (state == S_VEC) vacc <= v_next;
@@ -264,9 +281,11 @@ module chunk_engine #(
         end
         // ---- the requantiser: record {bias, mult, shift} of the lane's channel
         wire [31:0] rec = rec_off + rq_ch * 8;
-        wire [31:0] bias = {wgt_at(rec + 3), wgt_at(rec + 2), wgt_at(rec + 1), wgt_at(rec)};
-        wire [15:0] mult = {wgt_at(rec + 5), wgt_at(rec + 4)};
-        wire [7:0] shift = wgt_at(rec + 6);
+        assign rec_rd_addr[gj*32 +: 32] = rec;
+        wire [31:0] bias = rec_rd[gj*64 +: 32];
+        wire [15:0] mult = rec_rd[gj*64 + 32 +: 16];
+        wire [7:0] shift = rec_rd[gj*64 + 48 +: 8];
+        wire _unused_rec = &{1'b0, rec_rd[gj*64 + 56 +: 8]};
         wire _unused_rq = &{1'b0, shift[7:6], rq_addr[31:AB], lane_p[31:ACC_AW]};
         requant #(.AB(AB)) u_rq (
             .clk(clk), .in_valid(rq_valid), .acc(rq_acc + bias), .mult(mult), .shift(shift[5:0]),
@@ -275,21 +294,22 @@ module chunk_engine #(
     end endgenerate
     wire rq_busy = |rq_pending;
 
-    // DMA buffer ports
-    generate for (gj = 0; gj < DB; gj = gj + 1) begin : g_dma_rd
-        assign buf_rd_data[gj*8 +: 8] = act_at({{(32-AB){1'b0}}, buf_addr} + 32'(gj));
+    // ---------------------------------------------------------------- the buffers
+    wire [C*32-1:0] lane_wr_addr;
+    wire [C*8-1:0]  lane_wr_byte;
+    generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane_wr
+        assign lane_wr_addr[gj*32 +: 32] = {{(32-AB){1'b0}}, wr_addr[gj]};
+        assign lane_wr_byte[gj*8 +: 8] = wr_byte[gj];
     end endgenerate
-    integer bi, li;
-    always @(posedge clk) begin
-        if (buf_wr_en) begin
-            for (bi = 0; bi < DB; bi = bi + 1) begin
-                if (dma_step == 2'd2) wgt_mem[buf_addr[WGT_AW-1:0] + WGT_AW'(bi)] <= buf_wr_data[bi*8 +: 8];
-                else act_mem[buf_addr[ACT_AW-1:0] + ACT_AW'(bi)] <= buf_wr_data[bi*8 +: 8];
-            end
-        end
-        for (li = 0; li < C; li = li + 1)
-            if (wr_valid[li]) act_mem[wr_addr[li][ACT_AW-1:0]] <= wr_byte[li];
-    end
+    wire [31:0] dma_addr32 = {{(32-AB){1'b0}}, buf_addr};
+    byte_ram #(.BYTES(ACT_BYTES), .NR(ACT_NR), .NWR(1), .RB(DB), .WB(DB), .NW(C)) u_act (
+        .clk(clk), .rd_addr(act_rd_addr), .rd_data(act_rd), .wide_rd_addr(dma_addr32), .wide_rd_data(buf_rd_data),
+        .wide_wr_en(buf_wr_en && dma_step != 2'd2), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
+        .wr_en(wr_valid), .wr_addr(lane_wr_addr), .wr_data(lane_wr_byte));
+    byte_ram #(.BYTES(WGT_BYTES), .NR(C), .NWR(C + 1), .RB(8), .WB(DB), .NW(1)) u_wgt (
+        .clk(clk), .rd_addr(wgt_rd_addr), .rd_data(wgt_rd), .wide_rd_addr(rec_rd_addr), .wide_rd_data(rec_rd),
+        .wide_wr_en(buf_wr_en && dma_step == 2'd2), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
+        .wr_en(1'b0), .wr_addr(32'd0), .wr_data(8'd0));
 
     // ---------------------------------------------------------------- the sequencer
     always @(posedge clk) begin
