@@ -10,7 +10,10 @@
 module chunk_engine #(
     parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
     parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
-    parameter DB = 8, parameter NL = 1, parameter AB = 20, parameter NF = 44, parameter LUT_MULT_BITS = 4
+    parameter DB = 8, parameter NL = 1, parameter AB = 20, parameter NF = 44, parameter LUT_MULT_BITS = 4,
+    // what the chunk's layers need: the array (conv/fc/dwconv), the vector lanes (pool/add), the
+    // add's input scaling; synthesis drops what a chunk does not use
+    parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -179,15 +182,23 @@ module chunk_engine #(
         wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
-    wire in_gemm = (state == S_GEMM);
+    wire in_gemm = (HAS_GEMM != 0) && (state == S_GEMM);
+    wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
     wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
     wire [R*C*32-1:0] results;
     wire fold_done;
     wire [C-1:0] valid_bottom;
-    systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
-        .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(tc == K - 1),
-        .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
-        .valid_bottom(valid_bottom));
+    generate if (HAS_GEMM != 0) begin : g_array
+        systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
+            .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(tc == K - 1),
+            .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
+            .valid_bottom(valid_bottom));
+    end else begin : g_no_array
+        assign results = {R*C*32{1'b0}};
+        assign fold_done = 1'b0;
+        assign valid_bottom = {C{1'b0}};
+        wire _unused_array = &{1'b0, a_rows, b_cols, a_valid};
+    end endgenerate
 
     // ---------------------------------------------------------------- requantiser inputs
     wire [C-1:0]  rq_pending;   // a lane's value is inside its requantiser
@@ -216,7 +227,7 @@ module chunk_engine #(
         reg [31:0] lane_p, lane_addr, vacc;
         assign rq_pending[gj] = rq_valid | rq_valid_q | wr_valid[gj];
         // ---- OS drain lane
-        wire [31:0] d_acc = bank[(d_row * C + gj) * 32 +: 32];
+        wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
         wire d_valid = d_busy && (d_m0 + d_row < M) && (is_dw ? gj == 0 : d_ch + gj < N);
         // ---- WS lane
         wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
@@ -250,22 +261,22 @@ module chunk_engine #(
         wire signed [31:0] v_next =
             (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
             (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
-                              32'(x_m0) + 32'(y_m1);
-        wire v_emit = (state == S_VEC) && (rcount + 1 == red) && (o0 + gj < out_elems);
+            (HAS_ADD != 0) ? 32'(x_m0) + 32'(y_m1) : 32'sd0;
+        wire v_emit = in_vec && (rcount + 1 == red) && (o0 + gj < out_elems);
         always @(posedge clk) begin
-            if (state == S_VEC) vacc <= v_next;
-            if (state == S_GEMM && WS && valid_bottom[gj]) begin
+            if (in_vec) vacc <= v_next;
+            if (in_gemm && WS && valid_bottom[gj]) begin
                 if (kf + 1 != kfolds) acc_mem[acc_idx] <= ws_total;
                 lane_p <= lane_p + 1;
                 lane_addr <= lane_addr + out_c;
             end
-            if (state == S_GEMM && WS && tc == 0) begin
+            if (in_gemm && WS && tc == 0) begin
                 lane_p <= 0;
                 lane_addr <= out_off + ch_base + gj;
             end
             rq_valid_q <= rq_valid;
             rq_valid <= WS ? (ws_out || v_emit) : (d_valid || v_emit);
-            if (state == S_VEC) begin
+            if (in_vec) begin
                 rq_acc <= v_next;
                 rq_ch <= e_c;
                 rq_addr <= out_off + o0 + gj;
@@ -328,6 +339,7 @@ module chunk_engine #(
                 d_ch <= ch_base;
                 d_addr <= out_off + obase + ch_base;
             end else if (d_busy) begin
+                bank <= bank >> (C * 32);
                 d_row <= d_row + 1;
                 d_addr <= d_addr + out_c;
                 if (d_row + 1 == R) d_busy <= 1'b0;
@@ -362,7 +374,7 @@ module chunk_engine #(
                             v <= 0; rcount <= 0; o0 <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
                             e0 <= {16'd0, pix_init(pad, base0)};
                             tail <= 2'd0;
-                            state <= (kind <= K_DW) ? S_GEMM : S_VEC;
+                            state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
                         end
                         default: state <= S_LEND;
                     endcase
