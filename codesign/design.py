@@ -26,6 +26,15 @@ LayerKind = Literal["conv", "dwconv", "fc", "avgpool", "maxpool", "add"]
 GEMM_KINDS = ("conv", "dwconv", "fc")
 
 
+def chunk_units(kinds) -> dict[str, int]:
+    """Which of a chunk's units its layer kinds use: the array (gemm), the vector lanes (vec:
+    pooling, add) and the add's input scaling (add). The RTL builds, and the resource model
+    counts, only these."""
+    kinds = set(kinds)
+    return {"gemm": int(bool(kinds & set(GEMM_KINDS))), "vec": int(bool(kinds - set(GEMM_KINDS))),
+            "add": int("add" in kinds)}
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

@@ -8,6 +8,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 sys.path.insert(0, str(Path(__file__).parent))  # helper modules beside the tests
+sys.path.insert(0, str(ROOT / "sim"))            # the cocotb runner and the random RTL designs
 
 
 def run_cli(*args, cwd=None, check=False, timeout=600):

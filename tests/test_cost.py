@@ -9,7 +9,7 @@ import torch
 from codesign.cost import check_fits, evaluate
 from codesign.cost.model import (FOLD_OVERHEAD, LAYER_OVERHEAD, LayerArrays, array_cycles, ceil_div,
                                  layer_cycles, scalesim_compute_cycles)
-from codesign.cost.resources import asic_area_mm2, fpga_resources
+from codesign.cost.resources import TOP_LUT, asic_area_mm2, fpga_resources
 from codesign.cost.scalesim_ref import scalesim_gemm_cycles
 from codesign.design import load_design
 from codesign.errors import CodesignError
@@ -108,9 +108,12 @@ def test_design_cost_composition(example_path):
     assert cost.latency_ms == pytest.approx(cost.chunk_cycles.sum() / 200e6 * 1e3)
     assert (cost.layer_cycles >= cost.layer_compute).all()
     assert design.predicted.layer_cycles == cost.layer_cycles.tolist()    # the example is up to date
-    # resources: 4x8 and 8x4 arrays of 8-bit multipliers: one DSP48 per PE plus the requantisers
-    res = fpga_resources(np.array([4, 8]), np.array([8, 4]), np.array([8, 8]), np.array([16, 8]), np.array([4, 4]))
-    assert cost.resources["dsp"] == res["dsp"].sum() == 64 + 2 * (8 + 4)
+    # resources: 4x8 and 8x4 arrays of 8-bit multipliers: one DSP48 per PE, two per requantiser
+    # lane, and two per vector lane of the chunk that runs the residual add (the second)
+    res = fpga_resources(np.array([4, 8]), np.array([8, 4]), np.array([8, 8]), np.array([16, 8]), np.array([4, 4]),
+                         ws=np.array([0, 1]), vec=np.array([0, 1]), add=np.array([0, 1]))
+    assert cost.resources["dsp"] == res["dsp"].sum() == 64 + 2 * (8 + 4) + 2 * 4
+    assert cost.resources["lut"] == res["lut"].sum() + TOP_LUT
 
 
 def test_lower_bits_free_dsps():
@@ -129,7 +132,7 @@ def test_design_that_does_not_fit_names_resource(example_dict, tmp_path):
     path.write_text(json.dumps(raw))
     raw["accelerator"]["target"] = "pynq-z2"
     path.write_text(json.dumps(raw))
-    with pytest.raises(CodesignError, match=r"does not fit pynq-z2: dsp 1088 > 220 \(over by 868"):
+    with pytest.raises(CodesignError, match=r"does not fit pynq-z2: dsp 1152 > 220 \(over by 932"):
         check_fits(load_design(path))
 
 

@@ -22,7 +22,7 @@ from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
 from codesign.cost.model import BURST_BYTES, FOLD_OVERHEAD
 from codesign.cost.resources import LUT_MULT_MAX_BITS
-from codesign.design import GEMM_KINDS, DesignPoint
+from codesign.design import DesignPoint, chunk_units
 from codesign.errors import CodesignError
 from codesign.targets import load_target
 
@@ -111,10 +111,9 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
                            fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
     acc_depth = 1 << max(1, (max([j.m for j in jobs if j.g] + [1]) - 1).bit_length())
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
-    kinds = {job.kind for job in jobs}
+    units = chunk_units(job.kind for job in jobs)
     return dict(chunk.model_dump(), n_layers=len(jobs), layers=layers, acc_depth=acc_depth, addr_bits=addr_bits,
-                has_gemm=int(bool(kinds & set(GEMM_KINDS))), has_vec=int(bool(kinds - set(GEMM_KINDS))),
-                has_add=int("add" in kinds))
+                has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"])
 
 
 def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Path) -> None:

@@ -1,11 +1,13 @@
 """Resource counts of the generated Verilog from Yosys `synth_xilinx` (DSP48E1, LUT, FF, BRAM).
 
 `synth_counts` runs yosys on a set of Verilog files and returns the cell counts of the flattened
-top; `chunk_datapath_counts` does it for one chunk's arithmetic (its systolic array and its
-requantiser lanes, templates/verilog/yosys/chunk_datapath.v around the rendered modules), which
-is what the DSP term of `codesign.cost.resources.fpga_resources` counts. The whole top with its
-buffers is not synthesised here: Yosys maps the many-ported activation/weight buffers to
-registers and takes tens of minutes; BRAM is the model's figure (reported beside).
+top. `top_counts` synthesises a rendered project's `accel_top` with its chunk buffers (the
+`byte_ram` instances) set aside as black boxes: what it counts is the logic (arrays,
+requantisers, vector lanes, walkers, controllers, DMA, AXI4-Lite), which is what the LUT/FF/DSP
+terms of `codesign.cost.resources.fpga_resources` predict. The buffers' BRAM36 is the model's
+figure for a banked buffer: as written, a buffer has R + 2C + 1 combinational read ports, which
+neither Yosys nor Vivado can map to two-port BRAM (they would build it from registers and
+multiplexers); banking the buffers is open work (docs/verilog.md).
 """
 
 from __future__ import annotations
@@ -17,24 +19,28 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from codesign.backend.verilog import TEMPLATES
-from codesign.cost.resources import LUT_MULT_MAX_BITS
+from codesign.backend.verilog import TOP_NAME, rtl_sources
 from codesign.errors import CodesignError
 
-LUT_CELLS = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
+LUT_CELLS = {"LUT1": 1, "LUT2": 1, "LUT3": 1, "LUT4": 1, "LUT5": 1, "LUT6": 1,
+             # LUTs used as memory or shift registers (counted as LUTs, as Vivado's utilisation does)
+             "SRL16E": 1, "SRLC32E": 1, "RAM32X1D": 2, "RAM64X1D": 2, "RAM32M": 4, "RAM64M": 4, "RAM128X1D": 4}
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE")
 BRAM_CELLS = {"RAMB36E1": 1.0, "RAMB18E1": 0.5}
 
 
 def synth_counts(sources: list[Path], top: str, params: dict[str, int] | None = None, family: str = "xc7",
-                 timeout: int = 600) -> dict:
-    """{dsp, lut, ff, bram36, cells} of `top` after `synth_xilinx -family FAMILY -flatten`."""
+                 timeout: int = 1200, blackboxes: tuple[str, ...] = (), include_dir: Path | None = None) -> dict:
+    """{dsp, lut, ff, bram36, cells} of `top` after `synth_xilinx -family FAMILY -flatten`,
+    with the modules named in `blackboxes` kept as empty boxes."""
     if shutil.which("yosys") is None:
         raise CodesignError("yosys not found on PATH; install it (Debian: apt-get install -y yosys)")
     chparam = " ".join(f"-set {k} {v}" for k, v in (params or {}).items())
     with tempfile.TemporaryDirectory() as tmp:
         stat = Path(tmp) / "stat.json"
-        script = (f"read_verilog -sv {' '.join(str(s) for s in sources)}; "
+        include = f"-I{include_dir} " if include_dir else ""
+        script = (f"read_verilog -sv {include}{' '.join(str(s) for s in sources)}; "
+                  + "".join(f"blackbox {name}; " for name in blackboxes)
                   + (f"chparam {chparam} {top}; " if chparam else "")
                   + f"synth_xilinx -family {family} -flatten -top {top}; tee -q -o {stat} stat -json")
         proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
@@ -42,7 +48,7 @@ def synth_counts(sources: list[Path], top: str, params: dict[str, int] | None = 
             raise CodesignError(f"yosys synth_xilinx of {top} failed (exit {proc.returncode}): "
                                 f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
         cells = parse_stat(stat.read_text())
-    return {"dsp": cells.get("DSP48E1", 0), "lut": sum(cells.get(c, 0) for c in LUT_CELLS),
+    return {"dsp": cells.get("DSP48E1", 0), "lut": sum(cells.get(c, 0) * n for c, n in LUT_CELLS.items()),
             "ff": sum(cells.get(c, 0) for c in FF_CELLS),
             "bram36": sum(cells.get(c, 0) * w for c, w in BRAM_CELLS.items()), "cells": cells}
 
@@ -59,10 +65,7 @@ def parse_stat(text: str) -> dict[str, int]:
         return {k: int(v) for k, v in re.findall(r'"(\w+)":\s*(\d+)', blocks[-1])}
 
 
-def chunk_datapath_counts(rtl_dir: Path, rows: int, cols: int, mult_bits: int, ws: bool) -> dict:
-    """Yosys counts of one chunk's array and requantiser lanes, from the rendered RTL in rtl_dir."""
+def top_counts(rtl_dir: Path) -> dict:
+    """Yosys counts of a rendered project's whole top, its chunk buffers set aside (see above)."""
     rtl_dir = Path(rtl_dir)
-    sources = [rtl_dir / "pe.v", rtl_dir / "systolic_array.v", rtl_dir / "requant.v",
-               TEMPLATES / "yosys" / "chunk_datapath.v"]
-    return synth_counts(sources, "chunk_datapath", {"R": rows, "C": cols, "MB": mult_bits, "WS": int(ws),
-                                                    "LUT_MULT_BITS": LUT_MULT_MAX_BITS})
+    return synth_counts(rtl_sources(rtl_dir), TOP_NAME, blackboxes=("byte_ram",), include_dir=rtl_dir)

@@ -8,8 +8,8 @@ import numpy as np
 
 from codesign.cost.model import (BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
                                  layer_cycles, scalesim_compute_cycles)
-from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources
-from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, layer_in_bits
+from codesign.cost.resources import TOP_FF, TOP_LUT, asic_area_mm2, asic_energy_uj, fpga_resources
+from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
 from codesign.errors import CodesignError
 from codesign.targets import Target, load_target
 
@@ -111,8 +111,13 @@ def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_c
     arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
     rows, cols, mult = arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits)
     act, wgt = arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib)
+    ws = arr(lambda c: c.dataflow == "ws")
+    units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
+    gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
     if target.kind == "fpga":
-        res = {k: float(np.sum(v)) for k, v in fpga_resources(rows, cols, mult, act, wgt).items()}
+        res = {k: float(np.sum(v)) for k, v in fpga_resources(rows, cols, mult, act, wgt, ws, gemm, vec, add).items()}
+        res["lut"] += TOP_LUT
+        res["ff"] += TOP_FF
         return res, {k: float(v) for k, v in target.resources.items()}
     dram_bytes = dram_cycles * dram_bytes_per_cycle(target)
     sram_bytes = L.macs * 2  # every MAC reads one weight and one activation byte from a buffer

@@ -1,17 +1,19 @@
 """FPGA resources and ASIC area/energy of an accelerator: one vectorised implementation.
 
-FPGA (per chunk, summed over chunks):
-* DSP: one DSP48 per PE whose multiplier is wider than LUT_MULT_MAX_BITS bits; narrower
-  multipliers are built from LUTs (as Yosys maps them); plus REQUANT_DSP per requantiser lane
-  (C lanes per chunk: the 32 x 15-bit multiply of the requantiser).
-* LUT / FF: per PE by multiplier width, plus a fixed controller/AXI share per chunk.
+FPGA (per chunk, summed over chunks), fitted to Yosys `synth_xilinx` of the generated RTL
+(tests/test_yosys.py holds the whole top of held-out designs to it):
+* DSP48E1: one per PE whose multiplier is wider than LUT_MULT_MAX_BITS bits (narrower ones
+  multiply by shift-and-add in LUTs), plus per column lane REQUANT_DSP (the requantiser's
+  32 x 16-bit multiply) and ADD_DSP (the residual add's two 9 x 16-bit input scalings). Exact.
+* LUT / FF: the chunk's logic (walkers, controller, vector and requantiser lanes, DMA, its
+  share of the AXI4-Lite block) per chunk, per array row, per column lane, and per PE (a LUT
+  multiplier adds LUT_PER_PE_BIT2 * bits^2; an OS PE keeps its accumulator and result in
+  fabric registers, a WS PE's partial sum sits in the DSP48's P register). Fitted on six
+  chunk engines (2x2 .. 8x8, OS and WS, 4..8 bits) to within 2 %.
 * BRAM36: each buffer is banked by its port width (R bytes for activations, C bytes for
-  weights); a bank of W bits and D words takes ceil(W / 72) * ceil(D / 512) BRAM36.
-The DSP term is held exactly by tests/test_yosys.py against Yosys `synth_xilinx` of the
-generated RTL's arithmetic (one chunk's array and requantiser lanes: one DSP48E1 per PE when
-mult_bits > LUT_MULT_MAX_BITS, the PE otherwise multiplies by shift-and-add in LUTs, and 2 per
-requantiser lane). The LUT/FF/BRAM constants are not yet calibrated against the whole top
-(Yosys maps its many-ported buffers to registers and runs for tens of minutes).
+  weights); a bank of W bits and D words takes ceil(W / 72) * ceil(D / 512) BRAM36. Not checked
+  by Yosys: the generated buffers are `byte_ram` modules with many combinational read ports,
+  which Yosys (and Vivado) would build from registers; the count is what a banked buffer takes.
 
 ASIC (per inference, Horowitz ISSCC 2014 at 45 nm, multiplier cost quadratic in width):
 energy = MACs * (mult + add) + SRAM bytes / 8 * sram_read + DRAM bytes / 8 * dram;
@@ -26,21 +28,36 @@ from codesign.cost.model import _xp, ceil_div, maximum
 
 LUT_MULT_MAX_BITS = 4
 REQUANT_DSP = 2
-LUT_PER_PE_DSP = 40          # operand/accumulator muxing and the adder around a DSP MAC
-LUT_PER_PE_BIT2 = 3          # LUT multiplier: about 3 LUTs per partial-product bit pair
-FF_PER_PE = 56               # weight, activation and 32-bit accumulator registers
-LUT_PER_CHUNK = 1500         # controller, address generators, AXI engine, requantisers
-FF_PER_CHUNK = 1200
+ADD_DSP = 2
+# LUT/FF constants: non-negative least squares on Yosys counts of ten seeded random tops
+# (1..3 chunks, 2..8 rows and columns, OS and WS, 5..8 bits; docs/verilog.md); the top's share
+# (AXI4-Lite registers, period sequencer) is per design, the rest per chunk.
+TOP_LUT, TOP_FF = 4000, 1020
+LUT_PER_COL = 800            # requantiser lane, weight column addressing, its share of the controller
+LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has such layers
+LUT_PER_ROW = 280            # an array row's im2col walker
+LUT_PER_PE = 32
+LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
+FF_PER_CHUNK = 1095
+FF_PER_COL = 70
+FF_PER_VEC_LANE = 61
+FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
+FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
 
 
-def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib) -> dict:
-    """dsp, lut, ff, bram36 per chunk (broadcast over candidates); sum over the chunk axis."""
+def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1) -> dict:
+    """dsp, lut, ff, bram36 per chunk (broadcast over candidates); sum over the chunk axis and
+    add `TOP_LUT` / `TOP_FF` once per design. gemm / vec / add: whether the chunk's layers use
+    the array, the vector lanes (pool, add) and the add's input scaling (the RTL drops what is
+    unused); the defaults are the upper bound."""
     xp = _xp(rows, cols, mult_bits, act_buf_kib)
     pes = rows * cols
     dsp_mac = mult_bits > LUT_MULT_MAX_BITS
-    dsp = xp.where(dsp_mac, pes, 0) + REQUANT_DSP * cols
-    lut = xp.where(dsp_mac, LUT_PER_PE_DSP, LUT_PER_PE_DSP + LUT_PER_PE_BIT2 * mult_bits * mult_bits) * pes + LUT_PER_CHUNK
-    ff = FF_PER_PE * pes + FF_PER_CHUNK
+    dsp = gemm * xp.where(dsp_mac, pes, 0) + (REQUANT_DSP + add * ADD_DSP) * cols
+    lut_pe = LUT_PER_PE + xp.where(dsp_mac, 0, LUT_PER_PE_BIT2 * mult_bits * mult_bits)
+    lut = (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
+    ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS)
+    ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * ff_pe * pes
     bram = bram36_for(act_buf_kib * 1024, rows * 8) + bram36_for(wgt_buf_kib * 1024, cols * 8)
     return {"dsp": dsp, "lut": lut, "ff": ff, "bram36": bram}
 
