@@ -78,8 +78,9 @@ def test_sim_cli_two_chunk_example(tmp_path):
     assert_cycles_match(result)
     chunk_cycles = evaluate(load_design(EXAMPLES / "two_chunk_mixed.json")).chunk_cycles.tolist()
     assert_pipelined(result, FRAMES, chunk_cycles)
-    # one frame, the human table: the chunks one after another, frame = run = the sum of the layers
-    table = run_cli("sim", out, timeout=900)
+    # one frame, the human table, with the folder given relative to the working directory as
+    # `make sim` does: the chunks one after another, frame = run = the sum of the layers
+    table = run_cli("sim", "hw", cwd=tmp_path, timeout=900)
     assert table.returncode == 0 and "bit_exact True over 1 frame(s)" in table.stdout
     assert "cycles_exact True" in table.stdout
     single = json.loads((out / "sim.json").read_text())
