@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 import torch
 
-from codesign.cli import main as cli_main
 from codesign.data import load_dataset, to_tensor
 from codesign.errors import CodesignError
 

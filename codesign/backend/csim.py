@@ -15,12 +15,10 @@ import subprocess
 import time
 from pathlib import Path
 
-import numpy as np
-
-from codesign.backend.hls import seeded_images, write_vectors
+from codesign.backend.hls import write_vectors
 from codesign.backend.hw import load_project
 from codesign.backend.ir import lower
-from codesign.design import DesignPoint
+from codesign.backend.vectors import choose_images
 from codesign.errors import CodesignError
 
 CXX = "g++"
@@ -54,27 +52,6 @@ def compile_testbench(hls_dir: Path, build_dir: Path) -> Path:
         raise CodesignError(f"g++ failed on {hls_dir} (regenerate it with `codesign hw`): "
                             + " | ".join(proc.stderr.strip().splitlines()[:3]))
     return exe
-
-
-def choose_images(design: DesignPoint, hw_dir: Path, count: int | None) -> tuple[np.ndarray, str, list | None]:
-    """The test images: the first `count` of DIR/vectors.npz (default all) and their labels when it
-    has them, else `count` (default 1) seeded random ones."""
-    if count is not None and count < 1:
-        raise CodesignError(f"--images {count}: give a positive number of test images")
-    path = hw_dir / "vectors.npz"
-    if not path.is_file():
-        return seeded_images(design, count or 1), "seeded_random", None
-    data = np.load(path)
-    if "images" not in data:
-        raise CodesignError(f"{path}: no 'images' array; regenerate it with `codesign train`")
-    images = data["images"]
-    if images.ndim != 4 or tuple(images.shape[1:]) != tuple(design.dataset.input_shape):
-        raise CodesignError(f"{path}: 'images' has shape {images.shape}, the design needs (B, "
-                            f"{', '.join(map(str, design.dataset.input_shape))}); regenerate it with `codesign train`")
-    labels = data["labels"].tolist() if "labels" in data else None
-    if count:
-        images, labels = images[:count], labels and labels[:count]
-    return images, "vectors.npz", labels
 
 
 def parse_output(stdout: str, ir) -> tuple[list[dict], list[dict]]:

@@ -19,13 +19,13 @@ from pydantic import BaseModel
 import codesign
 from codesign.backend.golden import run_network
 from codesign.backend.ir import HardwareIR, dram_image
+from codesign.backend.vectors import seeded_images
 from codesign.design import DesignPoint
 from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "hls"
 TOP_NAME = "accel_top"
-IMAGE_SEED = 1
 LAYER_FUNCTIONS = {"conv": "gemm_layer", "dwconv": "gemm_layer", "fc": "gemm_layer",
                    "avgpool": "avgpool_layer", "maxpool": "maxpool_layer", "add": "add_layer"}
 ENUMS = {"kind": "KIND_", "dataflow": "DF_", "loop_order": "LOOP_"}
@@ -101,11 +101,6 @@ def template_context(design: DesignPoint, ir: HardwareIR) -> dict:
             "project_name": f"{design.name}_{ir.design_digest}_hls", "dram_size": ir.dram_size,
             "top": cpp_constants(ir), "structs": structs, "chunks": chunks, "layers": layers, "last": layers[-1],
             "expected_bytes": offsets[-1]}
-
-
-def seeded_images(design: DesignPoint, count: int = 1) -> np.ndarray:
-    rng = np.random.default_rng(IMAGE_SEED)
-    return rng.integers(0, 256, size=(count, *design.dataset.input_shape)).astype(np.uint8)
 
 
 def write_vectors(design: DesignPoint, ir: HardwareIR, params: list[dict], images: np.ndarray, vec_dir: Path) -> None:

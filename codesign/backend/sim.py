@@ -23,12 +23,12 @@ import codesign
 from codesign.backend.golden import run_network
 from codesign.backend.hw import load_project
 from codesign.backend.ir import dram_image, lower, read_tensor
-from codesign.cost import evaluate, pipeline_periods
+from codesign.backend.vectors import choose_images
 from codesign.backend.verilog import rtl_sources
+from codesign.cost import evaluate, pipeline_periods
 from codesign.errors import CodesignError
 
 SIM_DIR = Path(codesign.__file__).resolve().parent.parent / "sim"
-IMAGE_SEED = 1
 
 
 def load_runner():
@@ -55,15 +55,6 @@ def build_once(runner, rtl_dir: Path, build_dir: Path) -> None:
     stamp.write_text(digest)
 
 
-def frame_images(hw_dir: Path, design, count: int | None) -> np.ndarray:
-    vectors = hw_dir / "vectors.npz"
-    if vectors.is_file():
-        images = np.load(vectors)["images"]
-        return images[:count] if count else images
-    rng = np.random.default_rng(IMAGE_SEED)
-    return rng.integers(0, 256, size=(count or 1, *design.dataset.input_shape)).astype(np.uint8)
-
-
 def first_mismatch(got: np.ndarray, want: np.ndarray, image: int) -> dict | None:
     bad = np.argwhere(got != want)
     if len(bad) == 0:
@@ -87,7 +78,7 @@ def simulate(hw_dir: str | Path, images: int | None = None) -> dict:
     build_dir = hw_dir / "sim_build"
     build_once(runner, rtl_dir, build_dir)
     cost = evaluate(design)
-    images = frame_images(hw_dir, design, images)
+    images, _, _ = choose_images(design, hw_dir, images)
     frames = len(images)
     periods = pipeline_periods(cost.chunk_cycles, frames)
     mem, cycles, counters = runner.run_frames(build_dir, dram_image(ir, params, images), len(ir.layers),

@@ -11,7 +11,6 @@ probabilities, so it is differentiable in every architecture parameter.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from codesign.cost import layer_figures
