@@ -29,19 +29,17 @@ FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE")
 BRAM_CELLS = {"RAMB36E1": 1.0, "RAMB18E1": 0.5}
 
 
-def synth_counts(sources: list[Path], top: str, params: dict[str, int] | None = None, family: str = "xc7",
-                 timeout: int = 1200, blackboxes: tuple[str, ...] = (), include_dir: Path | None = None) -> dict:
+def synth_counts(sources: list[Path], top: str, family: str = "xc7", timeout: int = 1200,
+                 blackboxes: tuple[str, ...] = (), include_dir: Path | None = None) -> dict:
     """{dsp, lut, ff, bram36, cells} of `top` after `synth_xilinx -family FAMILY -flatten`,
     with the modules named in `blackboxes` kept as empty boxes."""
     if shutil.which("yosys") is None:
         raise CodesignError("yosys not found on PATH; install it (Debian: apt-get install -y yosys)")
-    chparam = " ".join(f"-set {k} {v}" for k, v in (params or {}).items())
     with tempfile.TemporaryDirectory() as tmp:
         stat = Path(tmp) / "stat.json"
         include = f"-I{include_dir} " if include_dir else ""
         script = (f"read_verilog -sv {include}{' '.join(str(s) for s in sources)}; "
                   + "".join(f"blackbox {name}; " for name in blackboxes)
-                  + (f"chparam {chparam} {top}; " if chparam else "")
                   + f"synth_xilinx -family {family} -flatten -top {top}; tee -q -o {stat} stat -json")
         proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
         if proc.returncode != 0 or not stat.is_file():

@@ -5,11 +5,11 @@ FPGA (per chunk, summed over chunks), fitted to Yosys `synth_xilinx` of the gene
 * DSP48E1: one per PE whose multiplier is wider than LUT_MULT_MAX_BITS bits (narrower ones
   multiply by shift-and-add in LUTs), plus per column lane REQUANT_DSP (the requantiser's
   32 x 16-bit multiply) and ADD_DSP (the residual add's two 9 x 16-bit input scalings). Exact.
-* LUT / FF: the chunk's logic (walkers, controller, vector and requantiser lanes, DMA, its
-  share of the AXI4-Lite block) per chunk, per array row, per column lane, and per PE (a LUT
-  multiplier adds LUT_PER_PE_BIT2 * bits^2; an OS PE keeps its accumulator and result in
-  fabric registers, a WS PE's partial sum sits in the DSP48's P register). Fitted on six
-  chunk engines (2x2 .. 8x8, OS and WS, 4..8 bits) to within 2 %.
+* LUT / FF: a per-design share (AXI4-Lite registers, period sequencer: TOP_LUT / TOP_FF) and,
+  per chunk, terms per chunk, column lane, vector lane, array row and PE (a LUT multiplier adds
+  LUT_PER_PE_BIT2 * bits^2; an OS PE keeps its accumulator and result in fabric registers, a WS
+  PE's partial sum sits in the DSP48's P register). Fitted on ten random tops: LUT within 9 %,
+  FF within 3 % there; held-out designs in docs/verilog.md.
 * BRAM36: each buffer is banked by its port width (R bytes for activations, C bytes for
   weights); a bank of W bits and D words takes ceil(W / 72) * ceil(D / 512) BRAM36. Not checked
   by Yosys: the generated buffers are `byte_ram` modules with many combinational read ports,
@@ -30,8 +30,8 @@ LUT_MULT_MAX_BITS = 4
 REQUANT_DSP = 2
 ADD_DSP = 2
 # LUT/FF constants: non-negative least squares on Yosys counts of ten seeded random tops
-# (1..3 chunks, 2..8 rows and columns, OS and WS, 5..8 bits; docs/verilog.md); the top's share
-# (AXI4-Lite registers, period sequencer) is per design, the rest per chunk.
+# (1..3 chunks, 2..8 rows and columns, OS and WS, 5..8 bits; docs/verilog.md); LUT_PER_PE_BIT2
+# from chunk engines synthesised alone (the random tops have no chunk of 4 bits or fewer).
 TOP_LUT, TOP_FF = 4000, 1020
 LUT_PER_COL = 800            # requantiser lane, weight column addressing, its share of the controller
 LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has such layers
