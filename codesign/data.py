@@ -57,7 +57,11 @@ def load_dataset(name: str = "digits", data_root: str | None = None, seed: int =
     raise CodesignError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
-def _split(images: np.ndarray, labels: np.ndarray, seed: int, n_val: int, n_test: int):
+def _split(images: np.ndarray, labels: np.ndarray, seed: int, n_val: int, n_test: int, name: str = "dataset"):
+    if len(labels) <= n_val + n_test:
+        held = f"{n_val}-image validation split" + (f" and {n_test}-image test split" if n_test else "")
+        raise CodesignError(f"{name}: {len(labels)} training images leave none to train on after the {held}; "
+                            f"give the complete dataset (--data-root)")
     order = np.random.default_rng(seed).permutation(len(labels))
     test, val, train = order[:n_test], order[n_test:n_test + n_val], order[n_test + n_val:]
     return (images[train], labels[train]), (images[val], labels[val]), (images[test], labels[test])
@@ -89,17 +93,50 @@ def _cifar_folder(name: str, data_root: str | None) -> Path:
     raise CodesignError(f"{name} not found at {root / folder}: {hint}")
 
 
-def _unpickle(path: Path) -> dict:
+CIFAR_PIXELS = 3 * 32 * 32
+# What a garbage or cut-short pickle raises; the CIFAR format is a pickle, so these are the file's fault.
+PICKLE_ERRORS = (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError, ImportError,
+                 IndexError, KeyError, UnicodeDecodeError, OverflowError, MemoryError)
+
+
+def _unpickle(path: Path, label_key: bytes, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    """(images uint8 NHWC, labels int64) of one CIFAR python batch, every field checked."""
     if not path.is_file():
         raise CodesignError(f"missing {path}: unpack the complete CIFAR archive there")
-    with open(path, "rb") as f:
-        return pickle.load(f, encoding="bytes")
+    remedy = "unpack the CIFAR archive again"
+    try:
+        with open(path, "rb") as f:
+            batch = pickle.load(f, encoding="bytes")
+    except PICKLE_ERRORS as e:
+        raise CodesignError(f"{path}: not a CIFAR python batch ({type(e).__name__}: "
+                            f"{str(e)[:80]}); the file is cut short or corrupt: {remedy}") from None
+    if not isinstance(batch, dict) or b"data" not in batch or label_key not in batch:
+        raise CodesignError(f"{path}: a CIFAR batch is a dict with b'data' and {label_key!r}, this one has "
+                            f"{sorted(batch)[:4] if isinstance(batch, dict) else type(batch).__name__}; {remedy}")
+    try:
+        data = np.asarray(batch[b"data"])
+        labels = np.asarray(batch[label_key])
+    except (ValueError, TypeError) as e:
+        raise CodesignError(f"{path}: b'data' or {label_key!r} is not an array ({e}); {remedy}") from None
+    if data.ndim != 2 or data.shape[1] != CIFAR_PIXELS or labels.shape != (len(data),):
+        raise CodesignError(f"{path}: b'data' has shape {data.shape} and {label_key!r} {labels.shape}; CIFAR "
+                            f"needs (N, {CIFAR_PIXELS}) and (N,): {remedy}")
+    if not (np.issubdtype(data.dtype, np.integer) and np.issubdtype(labels.dtype, np.integer)):
+        raise CodesignError(f"{path}: pixels or labels are not integers ({data.dtype}, {labels.dtype}); {remedy}")
+    if len(data) == 0:
+        raise CodesignError(f"{path}: holds no images; {remedy}")
+    if data.min() < 0 or data.max() > 255:
+        raise CodesignError(f"{path}: pixel values outside 0..255; {remedy}")
+    if labels.min() < 0 or labels.max() >= classes:
+        raise CodesignError(f"{path}: label {int(labels.max() if labels.max() >= classes else labels.min())} "
+                            f"is outside 0..{classes - 1}; is this the other CIFAR? {remedy}")
+    images = data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1).astype(np.uint8)
+    return np.ascontiguousarray(images), labels.astype(np.int64)
 
 
-def _cifar_arrays(batches: list[dict], label_key: bytes) -> tuple[np.ndarray, np.ndarray]:
-    data = np.concatenate([b[b"data"] for b in batches]).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
-    labels = np.concatenate([np.asarray(b[label_key]) for b in batches]).astype(np.int64)
-    return np.ascontiguousarray(data.astype(np.uint8)), labels
+def _cifar_arrays(paths: list[Path], label_key: bytes, classes: int) -> tuple[np.ndarray, np.ndarray]:
+    parts = [_unpickle(p, label_key, classes) for p in paths]
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _cifar(name: str, data_root: str | None, seed: int) -> Splits:
@@ -108,9 +145,9 @@ def _cifar(name: str, data_root: str | None, seed: int) -> Splits:
         train_files, test_files, key, classes = [f"data_batch_{i}" for i in range(1, 6)], ["test_batch"], b"labels", 10
     else:
         train_files, test_files, key, classes = ["train"], ["test"], b"fine_labels", 100
-    images, labels = _cifar_arrays([_unpickle(folder / f) for f in train_files], key)
-    test = _cifar_arrays([_unpickle(folder / f) for f in test_files], key)
-    train, val, _ = _split(images, labels, seed, n_val=5000, n_test=0)
+    images, labels = _cifar_arrays([folder / f for f in train_files], key, classes)
+    test = _cifar_arrays([folder / f for f in test_files], key, classes)
+    train, val, _ = _split(images, labels, seed, n_val=5000, n_test=0, name=f"{name} at {folder}")
     return Splits(train, val, test, num_classes=classes, input_shape=(32, 32, 3), name=name)
 
 
@@ -142,6 +179,6 @@ def _imagefolder(data_root: str | None, seed: int, size: tuple[int, int]) -> Spl
         raise CodesignError(f"no class folders in {root / 'train'}: {hint}")
     images, labels = _read_image_folder(root / "train", classes, size)
     test = _read_image_folder(root / "val", classes, size)
-    train, val, _ = _split(images, labels, seed, n_val=max(1, len(labels) // 10), n_test=0)
+    train, val, _ = _split(images, labels, seed, n_val=max(1, len(labels) // 10), n_test=0, name=f"imagefolder {root}")
     return Splits(train, val, test, num_classes=len(classes), input_shape=(size[0], size[1], 3),
                   name="imagefolder")

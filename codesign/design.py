@@ -16,6 +16,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from codesign.errors import CodesignError
+from codesign.files import write_text
 
 SCHEMA_VERSION = 1
 
@@ -221,18 +222,27 @@ def _describe(err: ValidationError) -> str:
 
 
 def load_design(path: str | Path) -> DesignPoint:
+    """Read and validate a design file in pydantic's strict mode: "4" is not an int, 4.0 is not a bool."""
     path = Path(path)
     if not path.is_file():
         raise CodesignError(f"{path}: no such design file; run `codesign search` or start from examples/")
     try:
-        raw = json.loads(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+        raw = json.loads(text)
+    except UnicodeDecodeError as e:
+        raise CodesignError(f"{path}: not a text file (byte {e.start} is not UTF-8); give the design.json "
+                            f"that `codesign search` wrote") from None
     except json.JSONDecodeError as e:
         raise CodesignError(f"{path}: not valid JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
-    if isinstance(raw, dict) and raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
-        raise CodesignError(f"{path}: design version {raw.get('version')} is not supported "
+    except RecursionError:
+        raise CodesignError(f"{path}: JSON nested too deeply to be a design") from None
+    if not isinstance(raw, dict):
+        raise CodesignError(f"{path}: a design is a JSON object, this file holds a {type(raw).__name__}")
+    if raw.get("version", SCHEMA_VERSION) != SCHEMA_VERSION:
+        raise CodesignError(f"{path}: design version {raw.get('version')!r} is not supported "
                             f"(this codesign reads version {SCHEMA_VERSION})")
     try:
-        return DesignPoint.model_validate(raw)
+        return DesignPoint.model_validate_json(text, strict=True)
     except ValidationError as e:
         raise CodesignError(f"{path}: {_describe(e)}") from None
 
@@ -240,4 +250,4 @@ def load_design(path: str | Path) -> DesignPoint:
 def save_design(design: DesignPoint, path: str | Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(design.model_dump_json(indent=2) + "\n")
+    write_text(path, design.model_dump_json(indent=2) + "\n")

@@ -45,7 +45,7 @@ def _write_cifar10(folder, per_batch=6):
 def test_cifar10_python_format(tmp_path, monkeypatch):
     import codesign.data as data
     _write_cifar10(tmp_path / "cifar-10-batches-py")
-    monkeypatch.setattr(data, "_split", lambda x, y, seed, n_val, n_test: ((x[:20], y[:20]), (x[20:], y[20:]), None))
+    monkeypatch.setattr(data, "_split", lambda x, y, seed, n_val, n_test, name="": ((x[:20], y[:20]), (x[20:], y[20:]), None))
     s = load_dataset("cifar10", str(tmp_path))
     assert s.input_shape == (32, 32, 3) and s.num_classes == 10
     assert s.train[0].shape == (20, 32, 32, 3) and s.val[0].shape == (10, 32, 32, 3)

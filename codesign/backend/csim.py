@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from codesign.backend.hls import write_vectors
-from codesign.backend.hw import load_project
+from codesign.backend.hw import load_project, prepare_result, write_result
 from codesign.backend.ir import lower
 from codesign.backend.vectors import choose_images
 from codesign.errors import CodesignError
@@ -120,7 +120,8 @@ def summary(result: dict) -> str:
 
 
 def main(args) -> int:
+    prepare_result(args.dir, "csim.json", args.images, getattr(args, "force", False))
     result = run_csim(Path(args.dir), args.images)
-    (Path(args.dir) / "csim.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.dir, "csim.json", result)
     print(json.dumps(result, indent=2) if args.json else summary(result))
     return 0 if result["bit_exact"] else 1

@@ -21,7 +21,7 @@ import numpy as np
 
 import codesign
 from codesign.backend.golden import run_network
-from codesign.backend.hw import load_project
+from codesign.backend.hw import load_project, prepare_result, write_result
 from codesign.backend.ir import dram_image, lower, read_tensor
 from codesign.backend.vectors import choose_images
 from codesign.backend.verilog import rtl_sources
@@ -139,8 +139,9 @@ def table(result: dict) -> str:
 
 
 def main(args) -> int:
-    result = simulate(args.dir, getattr(args, "images", None))
-    text = json.dumps(result, indent=2)
-    (Path(args.dir) / "sim.json").write_text(text + "\n")
-    print(text if args.json else table(result))
+    images = getattr(args, "images", None)
+    prepare_result(args.dir, "sim.json", images, getattr(args, "force", False))
+    result = simulate(args.dir, images)
+    write_result(args.dir, "sim.json", result)
+    print(json.dumps(result, indent=2) if args.json else table(result))
     return 0 if result["bit_exact"] else 1

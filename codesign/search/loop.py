@@ -25,7 +25,7 @@ from tqdm import tqdm
 from codesign.cost import check_fits, evaluate
 from codesign.data import Splits, load_dataset, to_tensor
 from codesign.design import Dataset, DesignPoint, save_design
-from codesign.errors import CodesignError
+from codesign.files import atomic_path, write_text
 from codesign.search.engine import AcceleratorEngine, Candidate, probe_design
 from codesign.search.hwloss import HardwareLoss
 from codesign.space.config import SearchConfig
@@ -193,6 +193,9 @@ class JointSearch:
             append_jsonl(out / VISITED, visited_entry(self.epoch, acc, self.derived_choice(), design, cost))
             self.save_checkpoint()
             epochs.update(1)
+            if not self.opts.progress:  # plain lines for logs and pipes, not tqdm's escape codes
+                print(f"search epoch {self.epoch}/{self.s.epochs}: loss {log['train_loss']:.3f}, val_acc {acc:.3f}, "
+                      f"{cost.fps:.0f} FPS, tau {tau:.2f}", flush=True)
             epochs.set_postfix(loss=f"{log['train_loss']:.3f}", val_acc=f"{acc:.3f}", fps=f"{cost.fps:.0f}",
                                tau=f"{tau:.2f}")
         epochs.close()
@@ -219,15 +222,11 @@ class JointSearch:
                     python_rng=random.getstate(), config=self.config.model_dump(mode="json"))
 
     def save_checkpoint(self) -> None:
-        path = self.opts.out / CHECKPOINT
-        torch.save(self.state(), path.with_suffix(".tmp"))
-        path.with_suffix(".tmp").replace(path)
+        with atomic_path(self.opts.out / CHECKPOINT) as tmp:
+            torch.save({**self.state(), "target": self.opts.target.name}, tmp)
 
-    def load_checkpoint(self) -> None:
-        path = self.opts.out / CHECKPOINT
-        if not path.is_file():
-            raise CodesignError(f"{path}: no checkpoint to resume from; run without --resume to start")
-        st = torch.load(path, map_location="cpu", weights_only=False)
+    def load_checkpoint(self, st: dict) -> None:
+        """Continue from a checkpoint's state (search/run.py reads it and checks it is of this search)."""
         self.epoch, self.lagrange = st["epoch"], st["lagrange"]
         self.net.load_state_dict(st["net"])
         self.w_opt.load_state_dict(st["w_opt"])
@@ -261,4 +260,4 @@ def truncate_jsonl(path: Path, last_epoch: int) -> None:
     """Drop lines logged after the checkpoint (a run killed between its log and its checkpoint)."""
     if path.is_file():
         keep = [line for line in path.read_text().splitlines() if line and json.loads(line)["epoch"] <= last_epoch]
-        path.write_text("".join(line + "\n" for line in keep))
+        write_text(path, "".join(line + "\n" for line in keep))

@@ -1,28 +1,26 @@
-"""`codesign search`: the joint search of network, bitwidths and accelerator -> runs/<name>/design.json."""
+"""`codesign search`: the joint search of network, bitwidths and accelerator -> runs/<name>/design.json.
+
+The run folder is locked for the whole search (a second search into it stops at once); `--resume`
+first reads the checkpoint and refuses one of another config, dataset or target."""
 
 from __future__ import annotations
 
+import pickle
+import sys
+import zipfile
 from pathlib import Path
 
 import torch
 
+from codesign.device import CPU_THREADS, pick_device  # noqa: F401  (bench/ imports pick_device from here)
 from codesign.errors import CodesignError
+from codesign.files import run_lock
 from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
 from codesign.space.config import load_config
-from codesign.targets import load_target
+from codesign.targets import Target, load_target
 
-
-CPU_THREADS = 1   # small per-layer ops: one thread is several times faster on shared, busy cores
-
-
-def pick_device(name: str | None) -> str:
-    if name is None:
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name == "cpu":
-        torch.set_num_threads(CPU_THREADS)
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise CodesignError(f"--device {name}: no CUDA GPU is visible to torch; use --device cpu")
-    return name
+# Settings a resumed search may change: more epochs continue it; everything else must match.
+RESUMABLE = {("search", "epochs")}
 
 
 def apply_overrides(config, args):
@@ -34,27 +32,84 @@ def apply_overrides(config, args):
     return config
 
 
+def check_buildable(target: Target) -> None:
+    """Refuse before searching a board whose design `codesign hw` would refuse afterwards."""
+    from codesign.backend.verilog import BURST_BEATS, BURST_BYTES
+    axi_bits = BURST_BYTES // BURST_BEATS * 8
+    if target.kind == "fpga" and target.axi_data_bits != axi_bits:
+        raise CodesignError(f"target {target.name}: its AXI port is {target.axi_data_bits} bits, the generated RTL "
+                            f"drives {axi_bits}-bit ports only, so `codesign hw` could not build the result; "
+                            f"choose zc706 or pynq-z2")
+
+
+def read_checkpoint(path: Path) -> dict:
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError) as e:
+        raise CodesignError(f"{path}: unreadable checkpoint ({str(e).splitlines()[0] if str(e) else type(e).__name__}); "
+                            f"it was cut short or is not a codesign checkpoint: delete it and start again "
+                            f"without --resume") from None
+
+
+def differences(old: dict, new: dict, where: tuple = ()) -> list[str]:
+    """Dotted names of the config fields that differ (those in RESUMABLE aside)."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if (*where, key) in RESUMABLE:
+            continue
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, (*where, key))
+        elif a != b:
+            out.append(".".join((*where, key)) + f" {a!r} -> {b!r}")
+    return out
+
+
+def check_resumable(state: dict, config, target: Target, path: Path) -> None:
+    if not isinstance(state, dict) or "config" not in state or "epoch" not in state:
+        raise CodesignError(f"{path}: not a search checkpoint; delete it and start again without --resume")
+    old_target = state.get("target", target.name)
+    if old_target != target.name:
+        raise CodesignError(f"{path}: the search was for --target {old_target}, not {target.name}; resume it with "
+                            f"--target {old_target} or start a new search with another --out")
+    changed = differences(state["config"], config.model_dump(mode="json"))
+    if changed:
+        raise CodesignError(f"{path}: the checkpoint's search differs from this command's in {', '.join(changed[:3])}"
+                            f"{' ...' if len(changed) > 3 else ''}; resume with the same --config/--dataset "
+                            f"options (only --epochs may grow) or start a new search with another --out")
+
+
+def check_folder(out: Path, resume: bool) -> None:
+    if (out / DESIGN).is_file() and not resume:
+        raise CodesignError(f"{out} already holds a finished search ({out / DESIGN}); pass another --out "
+                            f"(make: RUN=...), or --resume with more --epochs to continue it")
+    if resume and not (out / CHECKPOINT).is_file():
+        raise CodesignError(f"{out / CHECKPOINT}: no checkpoint to resume from; run without --resume to start")
+    if not resume and (out / CHECKPOINT).is_file():
+        raise CodesignError(f"{out} holds an unfinished search; pass --resume to continue it or another --out")
+
+
 def main(args) -> int:
     config = apply_overrides(load_config(args.config, args.dataset), args)
     target = load_target(args.target)
+    check_buildable(target)
     out = Path(args.out or f"runs/{config.dataset.name}-{target.name}")
-    if (out / DESIGN).is_file() and not args.resume:
-        raise CodesignError(f"{out} already holds a finished search ({out / DESIGN}); pass another --out, "
-                            f"or --resume with more --epochs to continue it")
-    if args.resume and not (out / CHECKPOINT).is_file():
-        raise CodesignError(f"{out / CHECKPOINT}: no checkpoint to resume from; run without --resume to start")
-    if not args.resume and (out / CHECKPOINT).is_file():
-        raise CodesignError(f"{out} holds an unfinished search; pass --resume to continue it or another --out")
-    out.mkdir(parents=True, exist_ok=True)
-    opts = Options(out=out, target=target, target_fps=args.target_fps, device=pick_device(args.device),
-                   seed=args.seed, resume=args.resume, data_root=args.data_root, name=out.name)
-    search = JointSearch(config, opts)
-    if args.resume:
-        search.load_checkpoint()
-        if search.epoch >= config.search.epochs and (out / DESIGN).is_file():
-            print(f"{out}: search already done ({search.epoch} epochs); design in {out / DESIGN}")
-            return 0
-    design = search.run()
+    check_folder(out, args.resume)
+    device = pick_device(args.device)
+    with run_lock(out, "search"):
+        check_folder(out, args.resume)   # again, now that no other search can change it
+        state = read_checkpoint(out / CHECKPOINT) if args.resume else None
+        if state is not None:
+            check_resumable(state, config, target, out / CHECKPOINT)
+        opts = Options(out=out, target=target, target_fps=args.target_fps, device=device, seed=args.seed,
+                       resume=args.resume, data_root=args.data_root, name=out.name, progress=sys.stderr.isatty())
+        search = JointSearch(config, opts)
+        if state is not None:
+            search.load_checkpoint(state)
+            if search.epoch >= config.search.epochs and (out / DESIGN).is_file():
+                print(f"{out}: search already done ({search.epoch} epochs); design in {out / DESIGN}")
+                return 0
+        design = search.run()
     p = design.predicted
     print(f"wrote {out / DESIGN}: {len(design.layers)} layers, {len(design.accelerator.chunks)} chunks, "
           f"{p.fps:.0f} FPS, {p.latency_ms:.3f} ms, " + ", ".join(f"{k} {v:g}" for k, v in p.resources.items()))

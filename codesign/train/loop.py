@@ -7,6 +7,9 @@ is calibrated on a batch and the rest are QAT. One cosine learning-rate schedule
 from __future__ import annotations
 
 import copy
+import pickle
+import sys
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +20,11 @@ from tqdm import tqdm
 
 from codesign.data import to_tensor
 from codesign.errors import CodesignError
+from codesign.files import atomic_path
 from codesign.train.model import QuantNet
+
+
+PROGRESS = sys.stderr.isatty()   # progress bars on a terminal only
 
 
 @dataclass(frozen=True)
@@ -77,15 +84,22 @@ class Trainer:
         return self.model.design.model_copy(update={"weights": None}).digest()
 
     def save(self) -> None:
-        torch.save({"epoch": self.epoch, "digest": self.design_key(), "model": self.model.state_dict(),
-                    "optim": self.optim.state_dict(), "sched": self.sched.state_dict(),
-                    "history": self.history}, self.checkpoint)
+        with atomic_path(self.checkpoint) as tmp:  # a kill mid-write keeps the last whole checkpoint
+            torch.save({"epoch": self.epoch, "digest": self.design_key(), "model": self.model.state_dict(),
+                        "optim": self.optim.state_dict(), "sched": self.sched.state_dict(),
+                        "history": self.history}, tmp)
 
     def resume(self) -> None:
         if not self.checkpoint.is_file():
             raise CodesignError(f"{self.checkpoint}: no checkpoint to resume from; run without --resume")
-        state = torch.load(self.checkpoint, map_location=self.settings.device, weights_only=False)
-        if state["digest"] != self.design_key():
+        try:
+            state = torch.load(self.checkpoint, map_location=self.settings.device, weights_only=False)
+            digest = state["digest"]
+        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError,
+                TypeError) as e:
+            raise CodesignError(f"{self.checkpoint}: unreadable checkpoint ({type(e).__name__}); it was cut short or "
+                                f"is not a training checkpoint: delete it and run without --resume") from None
+        if digest != self.design_key():
             raise CodesignError(f"{self.checkpoint}: checkpoint is of another design; delete it or run without --resume")
         self.model.load_state_dict(state["model"])
         self.optim.load_state_dict(state["optim"])
@@ -105,7 +119,8 @@ class Trainer:
         total, count = 0.0, 0
         batches = range(0, len(images), s.batch_size)
         phase = "qat" if model.quantize else "float"
-        for start in tqdm(batches, desc=f"epoch {self.epoch + 1}/{s.epochs} {phase}", leave=False, unit="batch"):
+        for start in tqdm(batches, desc=f"epoch {self.epoch + 1}/{s.epochs} {phase}", leave=False, unit="batch",
+                          disable=not PROGRESS):
             idx = order[start:start + s.batch_size]
             x = to_float(images[idx], s.device)
             y = torch.from_numpy(labels[idx]).to(s.device)
@@ -120,7 +135,7 @@ class Trainer:
 
     def fit(self, train, val) -> None:
         torch.manual_seed(self.settings.seed)
-        bar = tqdm(total=self.settings.epochs, initial=self.epoch, desc="train", unit="epoch")
+        bar = tqdm(total=self.settings.epochs, initial=self.epoch, desc="train", unit="epoch", disable=not PROGRESS)
         while self.epoch < self.settings.epochs:
             loss = self.run_epoch(train)
             self.epoch += 1
@@ -130,5 +145,8 @@ class Trainer:
             self.save()
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.3f}", val_acc=f"{val_acc:.3f}")
+            if not PROGRESS:  # plain lines for logs and pipes, not tqdm's escape codes
+                print(f"train epoch {self.epoch}/{self.settings.epochs}: loss {loss:.3f}, val_acc {val_acc:.3f}",
+                      flush=True)
         bar.close()
         self.model.quantize = True

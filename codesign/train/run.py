@@ -18,16 +18,15 @@ import torch
 from codesign.backend import golden
 from codesign.data import load_dataset
 from codesign.design import DesignPoint, load_design, save_design
+from codesign.device import pick_device
 from codesign.errors import CodesignError
+from codesign.files import atomic_path, run_lock, write_text
 from codesign.train.export import export_params
 from codesign.train.loop import Trainer, TrainSettings, predict
 from codesign.train.model import QuantNet
 
 DEFAULT_EPOCHS = TrainSettings.epochs
 VECTOR_IMAGES = 16
-# These networks are small: one thread is fastest on CPU and does not fight the other processes
-# (measured on 2 busy cores: 2 s per epoch with one thread, 14 s with two).
-CPU_THREADS = 1
 
 
 def check_dataset(design: DesignPoint, splits) -> None:
@@ -52,7 +51,8 @@ def evaluate(model: QuantNet, params: list[dict], test, device: str) -> tuple[di
 
 
 def train_design(design_path: Path, splits, settings: TrainSettings, resume: bool = False) -> DesignPoint:
-    """The whole of `codesign train` after argument parsing; returns the updated design."""
+    """The whole of `codesign train` after argument parsing; returns the updated design. Every file is
+    written atomically, so a kill at any point leaves the previous one whole."""
     design = load_design(design_path)
     check_dataset(design, splits)
     folder = design_path.parent
@@ -64,18 +64,20 @@ def train_design(design_path: Path, splits, settings: TrainSettings, resume: boo
     start = time.time()
     trainer.fit(splits.train, splits.val)
     params = export_params(model)
-    golden.save_params(params, folder / "weights.npz")
-    params = golden.load_params(design, folder / "weights.npz")  # validates ranges and shapes
+    with atomic_path(folder / "weights.npz") as tmp:
+        golden.save_params(params, tmp)
+        params = golden.load_params(design, tmp)  # validates ranges and shapes before it replaces the old file
     accuracy, agreement, int_pred = evaluate(model, params, splits.test, settings.device)
     images, labels = splits.test
-    np.savez_compressed(folder / "vectors.npz", images=images[:VECTOR_IMAGES], labels=labels[:VECTOR_IMAGES],
-                        golden_classes=int_pred[:VECTOR_IMAGES])
+    with atomic_path(folder / "vectors.npz") as tmp:
+        np.savez_compressed(tmp, images=images[:VECTOR_IMAGES], labels=labels[:VECTOR_IMAGES],
+                            golden_classes=int_pred[:VECTOR_IMAGES])
     design = design.model_copy(update={"weights": "weights.npz", "accuracy": accuracy})
     save_design(design, design_path)
     log = {"settings": settings.__dict__, "history": trainer.history, "accuracy": accuracy,
            "golden_agreement": agreement, "test_images": int(len(labels)),
            "seconds": round(time.time() - start, 1)}
-    (folder / "train_log.json").write_text(json.dumps(log, indent=2) + "\n")
+    write_text(folder / "train_log.json", json.dumps(log, indent=2) + "\n")
     print(f"test accuracy on {len(labels)} images: float {accuracy['float']:.4f}, fake-quant "
           f"{accuracy['fake_quant']:.4f}, integer (golden) {accuracy['integer']:.4f}; the golden model's classes "
           f"agree with fake-quant on {agreement['fake_quant']:.2%}, with its exact mode on {agreement['exact']:.2%}")
@@ -83,15 +85,23 @@ def train_design(design_path: Path, splits, settings: TrainSettings, resume: boo
     return design
 
 
+def check_not_trained(design: DesignPoint, design_path: Path, args) -> None:
+    """Trained weights are a result: replace them only when asked."""
+    if design.weights and (design_path.parent / design.weights).is_file() and not (args.force or args.resume):
+        raise CodesignError(f"{design_path} is already trained ({design_path.parent / design.weights}); pass "
+                            f"--force to train it again and replace its weights, or --resume to continue")
+
+
 def main(args) -> int:
     design_path = Path(args.design)
     design = load_design(design_path)
+    check_not_trained(design, design_path, args)
     epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
     if epochs < 1:
         raise CodesignError(f"--epochs {epochs}: train for at least one epoch")
-    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        torch.set_num_threads(CPU_THREADS)
-    splits = load_dataset(design.dataset.name, data_root=args.data_root, input_size=design.dataset.input_shape[:2])
-    train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
+    device = pick_device(args.device)
+    with run_lock(design_path.parent, "train"):
+        splits = load_dataset(design.dataset.name, data_root=args.data_root,
+                              input_size=design.dataset.input_shape[:2])
+        train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
     return 0
