@@ -20,23 +20,28 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
+# Paths are quoted: RUN="my run" works. `make all` can be run again: a finished search and a trained
+# design are kept (skipped with a note), hw/sim/csim/report redo their work on the same design.
 search: setup
-	$(BIN)/codesign search --target $(TARGET) --out $(RUN) $(ARGS)
+	@if [ -f "$(DESIGN)" ]; then echo "$(DESIGN) exists: search skipped (RUN=<another folder> starts a new one)"; \
+	else "$(BIN)/codesign" search --target $(TARGET) --out "$(RUN)" $(ARGS); fi
 
 train: setup
-	$(BIN)/codesign train $(DESIGN) $(ARGS)
+	@if [ -f "$$(dirname "$(DESIGN)")/weights.npz" ]; then \
+	  echo "$(DESIGN) is trained: train skipped (codesign train --force \"$(DESIGN)\" retrains it)"; \
+	else "$(BIN)/codesign" train "$(DESIGN)" $(ARGS); fi
 
 hw: setup
-	$(BIN)/codesign hw --design $(DESIGN) --target $(TARGET) --out $(HWDIR)
+	"$(BIN)/codesign" hw --design "$(DESIGN)" --target $(TARGET) --out "$(HWDIR)"
 
 sim: setup
-	$(BIN)/codesign sim $(HWDIR)
+	"$(BIN)/codesign" sim "$(HWDIR)"
 
 csim: setup
-	$(BIN)/codesign csim $(HWDIR)
+	"$(BIN)/codesign" csim "$(HWDIR)"
 
 report: setup
-	$(BIN)/codesign report $(RUN)
+	"$(BIN)/codesign" report "$(RUN)"
 
 all: search train hw sim csim report
 

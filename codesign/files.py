@@ -35,6 +35,17 @@ def write_text(path: str | Path, text: str) -> None:
         tmp.write_text(text)
 
 
+def check_writable(path: str | Path) -> None:
+    """Before a long step: fail now, not after it, if its result file cannot be written (an OSError
+    the CLI prints on one line)."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        raise CodesignError(f"{path} is a folder or device, not a result file; move it away")
+    probe = path.with_name(f".{path.name}.{os.getpid()}.probe")
+    probe.write_bytes(b"")
+    probe.unlink()
+
+
 @contextmanager
 def run_lock(folder: str | Path, verb: str):
     """Hold an exclusive lock on `folder` (created if missing) for the whole command; a second

@@ -50,14 +50,24 @@ def test_report_on_a_full_run(tmp_path, example_path):
                                 "objective": 1.0 / (e + 1)}) + "\n")
     hw = tmp_path / "hw-zc706"
     hw.mkdir()
-    predicted = evaluate(design).layer_cycles
+    cost = evaluate(design)
+    predicted = cost.layer_cycles
+    digest = design.digest()
     # the shapes `codesign sim --json` and `codesign csim --json` write
     layers = [{"layer": i, "name": layer.name, "bit_exact": True, "measured_cycles": int(p) + 3,
                "predicted_cycles": int(p)} for i, (layer, p) in enumerate(zip(design.layers, predicted))]
     sim_images = [{"image": i, "predicted_class": i % 10, "golden_class": i % 10} for i in range(8)]
     csim_images = [{"image": i, "class": i % 10, "golden_class": i % 10} for i in range(8)]
-    (hw / "sim.json").write_text(json.dumps({"bit_exact": True, "layers": layers, "images": sim_images}))
-    (hw / "csim.json").write_text(json.dumps({"bit_exact": True, "images": csim_images}))
+    period = int(cost.chunk_cycles.max())
+    pipeline = {"frames": 8, "period_cycles": period + 7, "predicted_period_cycles": period, "frame_cycles": 1234,
+                "predicted_frame_cycles": 1230, "run_cycles": 99, "predicted_run_cycles": 98,
+                "measured_fps": 123.5, "predicted_fps": 124.0, "cycles_exact": False}
+    (hw / "sim.json").write_text(json.dumps({"design_digest": digest, "bit_exact": True, "layers": layers,
+                                             "images": sim_images, **pipeline}))
+    (hw / "csim.json").write_text(json.dumps({"design_digest": digest, "bit_exact": True, "images": csim_images}))
+    (hw / "manifest.json").write_text(json.dumps({"design_digest": digest}))
+    (hw / "rtl").mkdir()
+    (hw / "rtl" / "vivado.tcl").write_text("# vivado\n")
     proc = run_cli("report", tmp_path, check=True)
     text = (tmp_path / "report.md").read_text()
     for name in PLOTS_ALWAYS + ("pareto.png", "search.png", "cycles.png"):
@@ -68,6 +78,44 @@ def test_report_on_a_full_run(tmp_path, example_path):
     assert f"total measured {total + 3 * len(layers)} vs predicted {total} cycles" in text
     assert text.count("8 of 8 images classified as the golden model does") == 2
     assert "integer: 0.9550" in proc.stdout
+    # measured vs predicted pipeline figures, straight from sim.json
+    assert f"| period (cycles) | {period + 7} | {period} |" in text and "| FPS | 123.5 | 124.0 |" in text
+    assert "| frame 0 latency (cycles) | 1234 | 1230 |" in text
+    # the chunk table, the per-layer bound, the part and the scripts
+    chunk = design.accelerator.chunks[0]
+    assert f"| 0 | 0-{len(design.layers) - 1} (" in text and f"| {chunk.rows}x{chunk.cols} | {chunk.dataflow} |" in text
+    assert "(bottleneck)" in text and "xc7z045ffg900-2" in text and "`hw-zc706/rtl/vivado.tcl`" in text
+    first = design.layers[0]
+    util = 100 * first.macs / (chunk.rows * chunk.cols * int(predicted[0]))
+    bound = "DRAM" if cost.layer_dram[0] > cost.layer_compute[0] else "compute"
+    assert f"| 0 | {first.name} | {first.kind} | 0 | {first.macs:,} | {int(predicted[0])} | " \
+           f"{int(cost.layer_compute[0])} | {int(cost.layer_dram[0])} | {bound} | {util:.1f} % |" in text
+
+
+def test_report_names_results_of_another_design(tmp_path, example_path):
+    """A sim.json left from another design is named as such, and its cycles are not shown."""
+    shutil.copy(example_path("two_chunk_mixed"), tmp_path / "design.json")
+    hw = tmp_path / "hw-zc706"
+    hw.mkdir()
+    layers = [{"layer": 0, "name": "x", "measured_cycles": 5, "predicted_cycles": 5, "bit_exact": True}]
+    (hw / "sim.json").write_text(json.dumps({"design_digest": "0123456789ab", "bit_exact": True, "layers": layers,
+                                             "images": []}))
+    run_cli("report", tmp_path, check=True)
+    text = (tmp_path / "report.md").read_text()
+    assert "hw-zc706/sim.json is of another design (digest 0123456789ab" in text
+    assert "hw-zc706/sim.json (ANOTHER design (0123456789ab))" in text
+    assert not (tmp_path / "cycles.png").exists() and "total measured" not in text
+
+
+def test_report_of_an_asic_design_gives_energy(tmp_path, example_dict):
+    raw = example_dict("single_chunk_os_int8")
+    raw["accelerator"].update(target="asic45", clock_mhz=500.0)
+    raw["predicted"] = None
+    (tmp_path / "design.json").write_text(json.dumps(raw))
+    run_cli("report", tmp_path, check=True)
+    text = (tmp_path / "report.md").read_text()
+    cost = evaluate(load_design(tmp_path / "design.json"))
+    assert f"energy per frame: {cost.resources['energy_uj']:.3f} uJ" in text and "asic45, 45nm" in text
 
 
 def test_report_survives_unreadable_optional_files(tmp_path, example_path):

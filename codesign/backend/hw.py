@@ -9,16 +9,18 @@ result file (sim.json, csim.json) replaced only by a run of the same design and 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from codesign.backend.ir import design_params, lower
 from codesign.cost import check_fits
 from codesign.design import DesignPoint, load_design
 from codesign.errors import CodesignError
-from codesign.files import read_npz, run_lock, write_text
+from codesign.files import check_writable, read_npz, run_lock, write_text
 from codesign.targets import load_target
 
 RESULTS = ("sim.json", "csim.json")
@@ -133,26 +135,37 @@ def load_manifest(hw_dir: str | Path) -> dict:
 
 def prepare_result(hw_dir: str | Path, name: str, count: int | None, force: bool) -> None:
     """Before `sim`/`csim` run: refuse to replace DIR/name holding a result of another design or of
-    another number of images (unless --force), and say on stderr what will be simulated."""
+    another number of images (unless --force), check it can be written, and say on stderr what will
+    be simulated when DIR has no test vectors."""
     from codesign.backend.vectors import choose_images
     hw_dir = Path(hw_dir)
     design, _, manifest = load_project(hw_dir)
     images, source, _ = choose_images(design, hw_dir, count)
+    path = hw_dir / name
+    check_writable(path)
+    if not force and path.is_file():
+        try:
+            old = json.loads(path.read_text())
+            old_digest, old_images = old["design_digest"], len(old["images"])
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            old_digest, old_images = manifest["design_digest"], len(images)  # not a result worth keeping
+        if (old_digest, old_images) != (manifest["design_digest"], len(images)):
+            raise CodesignError(f"{path} holds a result of {old_images} image(s) of design {old_digest}; this run "
+                                f"({len(images)} image(s) of {manifest['design_digest']}) would replace it: pass "
+                                f"--force to replace it, or copy it away first")
     if source != "vectors.npz":
         print(f"note: {hw_dir} has no vectors.npz (the design is untrained); simulating {len(images)} seeded random "
               f"image(s){'' if design.weights else ' with seeded random weights'}", file=sys.stderr)
-    path = hw_dir / name
-    if force or not path.is_file():
-        return
-    try:
-        old = json.loads(path.read_text())
-        old_digest, old_images = old["design_digest"], len(old["images"])
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-        return  # not a result worth keeping
-    if (old_digest, old_images) != (manifest["design_digest"], len(images)):
-        raise CodesignError(f"{path} holds a result of {old_images} image(s) of design {old_digest}; this run "
-                            f"({len(images)} image(s) of {manifest['design_digest']}) would replace it: pass "
-                            f"--force to replace it, or copy it away first")
+
+
+def sim_build_dir(hw_dir: Path) -> Path:
+    """Where `sim` builds DIR/rtl: DIR/sim_build, or, when DIR's path has a space (GNU make, which
+    Verilator's build uses, cannot build there), a folder named by DIR's path in the temp folder."""
+    hw_dir = Path(hw_dir).resolve()
+    if " " not in str(hw_dir):
+        return hw_dir / "sim_build"
+    key = hashlib.sha256(str(hw_dir).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"codesign-sim_build-{key}"
 
 
 def write_result(hw_dir: str | Path, name: str, result: dict) -> None:

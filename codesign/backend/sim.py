@@ -21,7 +21,7 @@ import numpy as np
 
 import codesign
 from codesign.backend.golden import run_network
-from codesign.backend.hw import load_project, prepare_result, write_result
+from codesign.backend.hw import load_project, prepare_result, sim_build_dir, write_result
 from codesign.backend.ir import dram_image, lower, read_tensor
 from codesign.backend.vectors import choose_images
 from codesign.backend.verilog import rtl_sources
@@ -75,7 +75,7 @@ def simulate(hw_dir: str | Path, images: int | None = None) -> dict:
     if ir.design_digest != manifest["design_digest"]:
         raise CodesignError(f"{hw_dir}: design.json does not match manifest.json; regenerate with `codesign hw`")
     runner = load_runner()
-    build_dir = hw_dir / "sim_build"
+    build_dir = sim_build_dir(hw_dir)   # DIR/sim_build unless DIR has a space
     build_once(runner, rtl_dir, build_dir)
     cost = evaluate(design)
     images, _, _ = choose_images(design, hw_dir, images)

@@ -106,16 +106,24 @@ def pipeline_periods(chunk_cycles, frames: int) -> np.ndarray:
                      for p in range(frames + n - 1)], dtype=np.int64)
 
 
+def chunk_fpga_resources(design: DesignPoint) -> dict[str, np.ndarray]:
+    """FPGA resources of each chunk (arrays, one entry per chunk; the top level's LUT/FF not included)."""
+    cs = design.accelerator.chunks
+    arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
+    units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
+    gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
+    return fpga_resources(arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits),
+                          arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib),
+                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add)
+
+
 def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:
     cs = design.accelerator.chunks
     arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
     rows, cols, mult = arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits)
     act, wgt = arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib)
     if target.kind == "fpga":
-        ws = arr(lambda c: c.dataflow == "ws")
-        units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
-        gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
-        res = {k: float(np.sum(v)) for k, v in fpga_resources(rows, cols, mult, act, wgt, ws, gemm, vec, add).items()}
+        res = {k: float(np.sum(v)) for k, v in chunk_fpga_resources(design).items()}
         res["lut"] += TOP_LUT
         res["ff"] += TOP_FF
         return res, {k: float(v) for k, v in target.resources.items()}

@@ -14,7 +14,7 @@ import torch
 
 from codesign.device import CPU_THREADS, pick_device  # noqa: F401  (bench/ imports pick_device from here)
 from codesign.errors import CodesignError
-from codesign.files import run_lock
+from codesign.files import check_writable, run_lock
 from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
 from codesign.space.config import load_config
 from codesign.targets import Target, load_target
@@ -98,6 +98,8 @@ def main(args) -> int:
     device = pick_device(args.device)
     with run_lock(out, "search"):
         check_folder(out, args.resume)   # again, now that no other search can change it
+        for name in (CHECKPOINT, DESIGN):
+            check_writable(out / name)
         state = read_checkpoint(out / CHECKPOINT) if args.resume else None
         if state is not None:
             check_resumable(state, config, target, out / CHECKPOINT)

@@ -20,7 +20,7 @@ from codesign.data import load_dataset
 from codesign.design import DesignPoint, load_design, save_design
 from codesign.device import pick_device
 from codesign.errors import CodesignError
-from codesign.files import atomic_path, run_lock, write_text
+from codesign.files import atomic_path, check_writable, run_lock, write_text
 from codesign.train.export import export_params
 from codesign.train.loop import Trainer, TrainSettings, predict
 from codesign.train.model import QuantNet
@@ -101,6 +101,8 @@ def main(args) -> int:
         raise CodesignError(f"--epochs {epochs}: train for at least one epoch")
     device = pick_device(args.device)
     with run_lock(design_path.parent, "train"):
+        for name in ("train_checkpoint.pt", "weights.npz", "vectors.npz", "train_log.json", design_path.name):
+            check_writable(design_path.parent / name)
         splits = load_dataset(design.dataset.name, data_root=args.data_root,
                               input_size=design.dataset.input_shape[:2])
         train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
