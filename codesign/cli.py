@@ -31,7 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-root", help="folder holding the dataset (CIFAR python format or ImageFolder)")
     s.add_argument("--target", default="zc706")
     s.add_argument("--objective", choices=["fps", "latency", "energy", "edp"], default=None)
-    s.add_argument("--target-fps", type=float, default=None, help="hard FPS target met by a Lagrange multiplier")
+    s.add_argument("--target-fps", type=float, default=None,
+                   help="FPS the design should run at (met within 10 %%, measured on the derived network)")
+    s.add_argument("--pareto", type=int, default=None, metavar="N",
+                   help="N searches from the most accurate to the cheapest network and their front (OUT/front.json)")
     s.add_argument("--epochs", type=int, default=None)
     s.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<target>)")
     s.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")

@@ -8,6 +8,7 @@ import torch
 
 from codesign.errors import CodesignError
 from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
+from codesign.search.pareto import FRONT, run_pareto
 from codesign.space.config import load_config
 from codesign.targets import load_target
 
@@ -34,10 +35,27 @@ def apply_overrides(config, args):
     return config
 
 
+def pareto_main(config, target, out: Path, args) -> int:
+    if args.target_fps or args.resume:
+        raise CodesignError("--pareto sweeps its own FPS targets and starts afresh: drop --target-fps / --resume")
+    opts = Options(out=out, target=target, device=pick_device(args.device), seed=args.seed,
+                   data_root=args.data_root)
+    points = run_pareto(config, opts, args.pareto)
+    print(f"wrote {out / FRONT}: {len(points)} designs")
+    print(f"{'point':>5} {'target FPS':>10} {'FPS':>8} {'val acc':>7} front  blocks")
+    for p in points:
+        goal = f"{p['target_fps']:.0f}" if p["target_fps"] else "-"
+        print(f"{p['point']:>5} {goal:>10} {p['fps']:>8.0f} {p['val_acc']:>7.3f} {'*' if p['on_front'] else ' ':^5}  "
+              + " ".join(p["blocks"]))
+    return 0
+
+
 def main(args) -> int:
     config = apply_overrides(load_config(args.config, args.dataset), args)
     target = load_target(args.target)
     out = Path(args.out or f"runs/{config.dataset.name}-{target.name}")
+    if args.pareto is not None:
+        return pareto_main(config, target, out, args)
     if (out / DESIGN).is_file() and not args.resume:
         raise CodesignError(f"{out} already holds a finished search ({out / DESIGN}); pass another --out, "
                             f"or --resume with more --epochs to continue it")

@@ -92,6 +92,7 @@ def main(args) -> int:
     device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
     if device == "cpu":
         torch.set_num_threads(CPU_THREADS)
-    splits = load_dataset(design.dataset.name, data_root=args.data_root, input_size=design.dataset.input_shape[:2])
+    splits = load_dataset(design.dataset.name, data_root=args.data_root, seed=design.split_seed or 0,
+                          input_size=design.dataset.input_shape[:2])   # the search's split: no test leak
     train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
     return 0
