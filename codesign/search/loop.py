@@ -61,6 +61,19 @@ def met(fps: float, target: float) -> bool:
     return abs(fps / target - 1) <= TOLERANCE
 
 
+def next_lagrange(lagrange: float, fps: float, goal: float, lr: float) -> float:
+    """The multiplier after a check that measured `fps`. Signed, as for an equality (TuNAS pulls to
+    its target from both sides): a network faster than the target is pushed back to larger blocks,
+    so the FPS budget buys accuracy. Zero inside the band (accuracy alone decides there); it
+    integrates the log gap outside, restarting from zero when the gap changes side (no wind-up)."""
+    gap = math.log(goal / fps)
+    if met(fps, goal):
+        return 0.0
+    if lagrange * gap < 0:
+        return lr * gap
+    return lagrange + lr * gap
+
+
 def lr_factor(s, step: int, total: int) -> float:
     """The weight learning rate's factor at global weight step `step` of `total`."""
     return 0.5 * (1 + math.cos(math.pi * step / max(1, total))) if s.lr_schedule == "cosine" else 1.0
@@ -181,7 +194,7 @@ class JointSearch:
         entry = visited_entry(epoch, self.val_accuracy(), self.derived_choice(), design, cost)
         if searching:
             if self.opts.target_fps:
-                self.lagrange = max(0.0, self.lagrange + self.s.lagrange_lr * math.log(self.opts.target_fps / cost.fps))
+                self.lagrange = next_lagrange(self.lagrange, cost.fps, self.opts.target_fps, self.s.lagrange_lr)
                 entry["lagrange"] = self.lagrange
             self.checks.append({**entry, "design": design.model_dump(mode="json")})
         append_jsonl(self.opts.out / VISITED, entry)
