@@ -111,7 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--objective", choices=["fps", "latency", "energy", "edp"], default=None,
                    help="what the accelerator search optimises (default: the config's, fps)")
     s.add_argument("--target-fps", type=positive_float, default=None,
-                   help="hard FPS target met by a Lagrange multiplier")
+                   help="FPS the design should run at (met within 10 %%, measured on the derived network)")
+    s.add_argument("--pareto", type=POSITIVE, default=None, metavar="N",
+                   help="N searches from the most accurate to the cheapest network and their front (OUT/front.json)")
     s.add_argument("--epochs", type=POSITIVE, default=None, help="search epochs, 1 or more (default: the config's)")
     s.add_argument("--out", default=None, help="run folder (default runs/<dataset>-<target>)")
     s.add_argument("--resume", action="store_true",

@@ -162,6 +162,7 @@ class DesignPoint(_Strict):
     predicted: Predicted | None = None
     weights: str | None = None  # .npz of integer weights, relative to the design file
     accuracy: dict[str, float] | None = None
+    split_seed: int | None = None   # the seed of the data split the search used; `train` uses it too
 
     @model_validator(mode="after")
     def _check_graph(self) -> "DesignPoint":
@@ -197,7 +198,7 @@ class DesignPoint(_Strict):
 
     def digest(self) -> str:
         """Short hash of everything but the predictions: names build folders and manifests."""
-        body = self.model_dump(mode="json", exclude={"predicted", "accuracy"})
+        body = self.model_dump(mode="json", exclude={"predicted", "accuracy", "split_seed"})
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
 
 

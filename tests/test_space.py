@@ -69,13 +69,42 @@ def test_sampling_runs_one_block_per_layer():
     net = Supernet(config, (16, 16, 1), 10)
     calls = [_count_calls([b for b in cands if isinstance(b, MBConv)]) for cands in net.blocks]
     for _ in range(5):
-        onehots = [F.gumbel_softmax(a, tau=1.0, hard=True) for a in net.alpha]
+        paths = net.sample_paths(1.0, 1, gated=False)
         for c in calls:
             c["n"] = 0
-        net(torch.rand(2, 1, 16, 16), onehots, torch.softmax(net.beta_w, 1), torch.softmax(net.beta_a, 1))
-        for slot, onehot, c in zip(net.slots, onehots, calls):
-            assert onehot.sum() == 1
-            assert c["n"] == (0 if slot.candidates[int(onehot.argmax())] == SKIP else 1)
+        net(torch.rand(2, 1, 16, 16), paths, torch.softmax(net.beta_w, 1), torch.softmax(net.beta_a, 1))
+        for slot, active, c in zip(net.slots, paths, calls):
+            assert len(active) == 1
+            assert c["n"] == (0 if slot.candidates[active[0][0]] == SKIP else 1)
+
+
+def test_top2_paths_forward_the_first_and_send_gradient_to_both():
+    """proxy_hard: the output is the first sampled block's alone; both sampled blocks' logits get
+    a gradient, and it is the one of each path's output (d loss / d gate_j = <grad, block_j(x)>)."""
+    torch.manual_seed(0)
+    config = load_config(dataset="digits")
+    net = Supernet(config, (16, 16, 1), 10)
+    for p in net.parameters():                       # non-identity residual blocks, so paths differ
+        if p.dim() == 1 and p.shape[0] > 1:
+            torch.nn.init.normal_(p, 1.0, 0.3)
+    x = torch.rand(4, 1, 16, 16)
+    bits = torch.softmax(net.beta_w, 1).detach()
+    grads = {}
+    for active in (2, 1):
+        torch.manual_seed(1)                           # the same Gumbel draw both times
+        paths = net.sample_paths(1.0, 2, gated=True)
+        used = [p[:active] for p in paths]
+        net.zero_grad()
+        out = net(x, used, bits, bits)
+        if active == 2:
+            first = net(x, [[(p[0][0], None)] for p in paths], bits, bits)
+            assert torch.allclose(out, first, atol=1e-6)    # forward value: the first path's alone
+        out.square().sum().backward()
+        grads[active] = [a.grad.clone() for a in net.alpha]
+    for g2, g1, p in zip(grads[2], grads[1], paths):
+        (j1, _), (j2, _) = p
+        assert j1 != j2 and g2[j1] != 0 and g2[j2] != 0
+        assert not torch.allclose(g2, g1)               # the second path adds its own gradient
 
 
 def test_bitwidth_mixture_costs_one_conv_per_layer():
@@ -86,9 +115,9 @@ def test_bitwidth_mixture_costs_one_conv_per_layer():
         config.bits.weights = config.bits.activations = bits
         net = Supernet(config, (16, 16, 1), 10)
         calls = _count_calls([m for m in net.modules() if isinstance(m, ConvOp)])
-        onehots = [F.one_hot(torch.tensor(1), len(a)).float() for a in net.alpha]   # mb_k3_e3 everywhere
+        paths = [[(1, None)] for _ in net.alpha]   # mb_k3_e3 everywhere
         w = torch.softmax(torch.randn(len(net.slots), len(bits)), 1)
-        out = net(torch.rand(2, 1, 16, 16), onehots, w, w)
+        out = net(torch.rand(2, 1, 16, 16), paths, w, w)
         out.sum().backward()
         counts.append(calls["n"])
     # stem + 6 x (expand, dw, project) + head conv, whatever the number of widths

@@ -31,6 +31,21 @@ class HardwareLoss:
         self.slot_chunk = [int(candidate.chunk_of_unit[i + 1]) for i in range(len(self.slots))]
         self._fixed_costs(candidate)
         self._candidate_cycles(candidate)
+        b = config.bits
+        at = lambda bits: torch.tensor([[float(x <= m) for m in self.widths] for x in bits], dtype=torch.float64)  # noqa: E731
+        self.w_cdf, self.a_cdf, self.first_cdf = at(b.weights), at(b.activations), at([b.fixed])
+        self.w_values = torch.tensor(b.weights, dtype=torch.float64)
+        self.a_values = torch.tensor(b.activations, dtype=torch.float64)
+        self.slot_index = torch.tensor(self.slot_chunk)
+
+    def to(self, device) -> "HardwareLoss":
+        """Move every table to the network's device, so that the loss needs no host round trip."""
+        for name, value in vars(self).items():
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+            elif isinstance(value, list) and value and isinstance(value[0], torch.Tensor):
+                setattr(self, name, [v.to(device) for v in value])
+        return self
 
     def _fixed_costs(self, candidate: Candidate) -> None:
         """Cycles (and energy) of the stem and head layers on their chunks, per chunk slot."""
@@ -89,25 +104,20 @@ class HardwareLoss:
 
     def width_probs(self, w_probs: torch.Tensor, a_probs: torch.Tensor) -> torch.Tensor:
         """(slots, widths): P(max(w_bits, a_bits, previous a_bits) = m) per slot."""
-        def cdf(probs, bits):
-            at = torch.tensor([[float(b <= m) for m in self.widths] for b in bits], dtype=probs.dtype)
-            return probs @ at
-        fw = cdf(w_probs, self.config.bits.weights)
-        fa = cdf(a_probs, self.config.bits.activations)
-        first = torch.tensor([[float(self.config.bits.fixed <= m) for m in self.widths]], dtype=fa.dtype)
-        fa_prev = torch.cat([first, fa[:-1]], 0)
+        fw = w_probs.double() @ self.w_cdf
+        fa = a_probs.double() @ self.a_cdf
+        fa_prev = torch.cat([self.first_cdf, fa[:-1]], 0)
         f = fw * fa * fa_prev
         return torch.diff(f, dim=1, prepend=torch.zeros_like(f[:, :1]))
 
     def chunk_cycles(self, block_probs: list[torch.Tensor], w_probs, a_probs) -> torch.Tensor:
         pm = self.width_probs(w_probs, a_probs).double()
         per_slot = [p.double() @ (c @ pm[i]) for i, (p, c) in enumerate(zip(block_probs, self.cycles))]
-        index = torch.tensor(self.slot_chunk)
-        return self.fixed_cycles.index_add(0, index, torch.stack(per_slot))
+        return self.fixed_cycles.index_add(0, self.slot_index, torch.stack(per_slot))
 
     def energy_uj(self, block_probs, w_probs, a_probs) -> torch.Tensor:
-        wb = w_probs.double() @ torch.tensor(self.config.bits.weights, dtype=torch.float64)
-        ab = a_probs.double() @ torch.tensor(self.config.bits.activations, dtype=torch.float64)
+        wb = w_probs.double() @ self.w_values
+        ab = a_probs.double() @ self.a_values
         macs = torch.stack([p.double() @ m for p, m in zip(block_probs, self.macs)])
         return self.fixed_energy + asic_energy_uj(macs, wb, ab, 2 * macs, 0, self.target).sum()
 

@@ -16,6 +16,7 @@ from codesign.device import CPU_THREADS, pick_device  # noqa: F401  (bench/ impo
 from codesign.errors import CodesignError
 from codesign.files import check_writable, run_lock
 from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
+from codesign.search.pareto import FRONT, run_pareto
 from codesign.space.config import load_config
 from codesign.targets import Target, load_target
 
@@ -89,11 +90,28 @@ def check_folder(out: Path, resume: bool) -> None:
         raise CodesignError(f"{out} holds an unfinished search; pass --resume to continue it or another --out")
 
 
+def pareto_main(config, target, out: Path, args) -> int:
+    if args.target_fps or args.resume:
+        raise CodesignError("--pareto sweeps its own FPS targets and starts afresh: drop --target-fps / --resume")
+    opts = Options(out=out, target=target, device=pick_device(args.device), seed=args.seed,
+                   data_root=args.data_root)
+    points = run_pareto(config, opts, args.pareto)
+    print(f"wrote {out / FRONT}: {len(points)} designs")
+    print(f"{'point':>5} {'target FPS':>10} {'FPS':>8} {'val acc':>7} front  blocks")
+    for p in points:
+        goal = f"{p['target_fps']:.0f}" if p["target_fps"] else "-"
+        print(f"{p['point']:>5} {goal:>10} {p['fps']:>8.0f} {p['val_acc']:>7.3f} {'*' if p['on_front'] else ' ':^5}  "
+              + " ".join(p["blocks"]))
+    return 0
+
+
 def main(args) -> int:
     config = apply_overrides(load_config(args.config, args.dataset), args)
     target = load_target(args.target)
     check_buildable(target)
     out = Path(args.out or f"runs/{config.dataset.name}-{target.name}")
+    if args.pareto is not None:
+        return pareto_main(config, target, out, args)
     check_folder(out, args.resume)
     device = pick_device(args.device)
     with run_lock(out, "search"):

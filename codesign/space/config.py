@@ -70,6 +70,15 @@ class SearchSettings(_Strict):
     accel_steps: int = Field(default=20, ge=1)
     final_accel_steps: int = Field(default=150, ge=1)
     objective: Literal["fps", "latency", "energy", "edp"] = "fps"
+    paths: int = Field(default=2, ge=1)             # active blocks per slot in the arch step (2: proxy_hard)
+    checks_per_epoch: int = Field(default=1, ge=1)  # derived-network checks (accelerator, FPS, target)
+    weight_optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: float = 0.9                           # sgd only
+    weight_decay: float = Field(default=0.0, ge=0)
+    grad_clip: float = Field(default=0.0, ge=0)     # max gradient norm of the weight step; 0: none
+    lr_schedule: Literal["constant", "cosine"] = "constant"
+    augment: bool = False                           # random crop (pad 4) + horizontal flip
+    workers: int = Field(default=0, ge=0)           # DataLoader worker processes
 
 
 class SearchConfig(_Strict):

@@ -10,6 +10,7 @@ stem, head, add and pool layers use the config's fixed bits.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -132,7 +133,10 @@ class ConvOp(nn.Module):
         self.stride, self.padding, self.groups = stride, padding, groups
 
     def forward(self, x, weight):
-        return F.conv2d(x, weight, None, self.stride, self.padding, 1, self.groups)
+        # On CUDA the convolution runs in bf16 (tensor cores); the quantisers around it stay fp32.
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=x.is_cuda):
+            y = F.conv2d(x, weight, None, self.stride, self.padding, 1, self.groups)
+        return y.float()
 
 
 class QConv(nn.Module):
@@ -209,20 +213,49 @@ class Supernet(nn.Module):
         arch = {id(p) for p in self.arch_parameters()}
         return [p for p in self.parameters() if id(p) not in arch]
 
-    def forward(self, x: torch.Tensor, block_onehots: list[torch.Tensor], w_probs: torch.Tensor,
+    def forward(self, x: torch.Tensor, paths: list[list[tuple[int, torch.Tensor | None]]], w_probs: torch.Tensor,
                 a_probs: torch.Tensor) -> torch.Tensor:
-        """block_onehots[i]: hard one-hot (straight-through) over slot i's candidates;
-        w_probs / a_probs: (slots, bits) soft mixtures."""
+        """paths[i]: slot i's active blocks as (index, gate); the slot outputs sum(gate * block(x))
+        (gate None: 1). Indices are plain ints sampled before the forward, so it never waits on
+        the device. w_probs / a_probs: (slots, bits) mixtures (hard one-hots when sampled)."""
         one, fixed = self.fixed_probs, self.fixed_bits
         x = self.stem(x, one, fixed, one, fixed)
-        for i, (candidates, onehot) in enumerate(zip(self.blocks, block_onehots)):
-            j = int(onehot.argmax())
-            block = candidates[j]
-            y = x if isinstance(block, nn.Identity) else block(x, w_probs[i], self.w_bits, a_probs[i], self.a_bits,
-                                                               one, fixed)
-            x = y * onehot[j]   # 1 in value; carries the gradient to the block logits
+        for i, (candidates, active) in enumerate(zip(self.blocks, paths)):
+            y = None
+            for j, gate in active:
+                block = candidates[j]
+                out = x if isinstance(block, nn.Identity) else block(x, w_probs[i], self.w_bits, a_probs[i],
+                                                                     self.a_bits, one, fixed)
+                out = out if gate is None else out * gate
+                y = out if y is None else y + out
+            x = y
         if self.head is not None:
             x = self.head(x, one, fixed, one, fixed)
         x = mixed_act_quant(x.mean(dim=(2, 3)), one, self.pool_clip, fixed, True)
         w = mixed_weight_quant(self.fc.weight, one, fixed)
         return F.linear(x, w, self.fc.bias)
+
+    def padded_alpha(self) -> torch.Tensor:
+        """(slots, most candidates) block logits, -inf where a slot has fewer candidates."""
+        n = max(len(a) for a in self.alpha)
+        return torch.stack([F.pad(a, (0, n - len(a)), value=-math.inf) for a in self.alpha])
+
+    def sample_paths(self, tau: float, active: int, gated: bool, generator: torch.Generator | None = None):
+        """Hard Gumbel top-`active` paths per slot (Auto-NBA's proxy_hard): the forward value is the
+        first path's output; every path's gate is the straight-through hard one-hot minus the soft
+        sample plus the soft sample (1 for the first, 0 for the others in value), so the block
+        logits get the gradient of each active path. One device-to-host copy per call."""
+        logits = self.padded_alpha()
+        u = torch.rand(logits.shape, generator=generator).to(logits.device)
+        y = (logits - torch.log(-torch.log(u.clamp(1e-20, 1 - 1e-7)))) / tau
+        top = y.detach().topk(min(active, y.shape[1]), -1).indices.cpu().tolist()
+        top = [[j for j in row if j < len(a)] for row, a in zip(top, self.alpha)]   # not the -inf padding
+        if not gated:
+            return [[(row[0], None)] for row in top]
+        soft = F.softmax(y, -1)
+        gate = F.one_hot(torch.as_tensor([row[0] for row in top], device=soft.device), soft.shape[1]) \
+            - soft.detach() + soft
+        return [[(j, gate[i, j]) for j in row] for i, row in enumerate(top)]
+
+    def argmax_paths(self) -> list[list[tuple[int, None]]]:
+        return [[(j, None)] for j in self.padded_alpha().argmax(-1).cpu().tolist()]

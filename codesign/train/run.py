@@ -103,7 +103,7 @@ def main(args) -> int:
     with run_lock(design_path.parent, "train"):
         for name in ("train_checkpoint.pt", "weights.npz", "vectors.npz", "train_log.json", design_path.name):
             check_writable(design_path.parent / name)
-        splits = load_dataset(design.dataset.name, data_root=args.data_root,
-                              input_size=design.dataset.input_shape[:2])
+        splits = load_dataset(design.dataset.name, data_root=args.data_root, seed=design.split_seed or 0,
+                              input_size=design.dataset.input_shape[:2])   # the search's split: no test leak
         train_design(design_path, splits, TrainSettings(epochs=epochs, seed=args.seed, device=device), args.resume)
     return 0
