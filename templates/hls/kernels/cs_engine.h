@@ -54,6 +54,7 @@ template <class C> void chunk_engine(word_t *mem, int frame_base, const LayerDes
 #pragma HLS ARRAY_PARTITION variable=out complete dim=1
     CS_LABEL(LAYER) for (int l = 0; l < C::N_LAYERS; l++) {
         const LayerDesc d = table[l];
+        CS_TRIP(LAYER);
         load_replicated<C::ACT_PORTS, C::ACT_WORDS, C::ACT_WORDS>(mem, (frame_base + d.in0_addr) >> 3, act, 0,
                                                                 words_of(d.in_bytes));
         if (d.num_in == 2) {

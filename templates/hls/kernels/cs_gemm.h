@@ -77,6 +77,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
         CS_LABEL(OS_K) for (int k = 0; k < d.k; k++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_K
+            CS_TRIP(OS_K);
             a_t a[C::ROWS];
             w_t w[C::COLS];
 #pragma HLS ARRAY_PARTITION variable=a complete
@@ -94,6 +95,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
         }
         CS_LABEL(OS_DRAIN) for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS PIPELINE II=1
+            CS_TRIP(OS_DRAIN);
             byte_t val[C::COLS];
             bool valid[C::COLS];
 #pragma HLS ARRAY_PARTITION variable=val complete
@@ -147,6 +149,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
 #pragma HLS ARRAY_PARTITION variable=tap complete
         CS_LABEL(WS_LOAD) for (int r = 0; r < C::ROWS; r++) {   // row r of the weights: tap k0 + r of C filters
 #pragma HLS PIPELINE II=1
+            CS_TRIP(WS_LOAD);
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
                 const bool valid = k0 + r < d.k && n0 + c < d.n;
@@ -163,6 +166,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_M
 #pragma HLS DEPENDENCE variable=acc inter false
+            CS_TRIP(WS_STREAM);
             a_t a[C::ROWS];
             acc_t column[C::COLS];
             byte_t val[C::COLS];

@@ -26,6 +26,7 @@ void load_replicated(const word_t *mem, int src, word_t buf[PORTS][DEPTH], int d
     CS_LABEL(LOAD) for (int w = 0; w < words; w++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=MAXW
+        CS_TRIP(LOAD);
         const word_t beat = mem[src + w];
         for (int p = 0; p < PORTS; p++) {
 #pragma HLS UNROLL
@@ -45,6 +46,7 @@ void load_params(const word_t *mem, const LayerDesc &d, word_t wgt[C::COLS][C::W
     CS_LABEL(PARAMS) for (int w = 0; w < words; w++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::PARAM_WORDS
+        CS_TRIP(PARAMS);
         const word_t beat = mem[src + w];
         for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
@@ -77,6 +79,7 @@ void store_output(word_t *mem, int dst, const byte_t out[BANKS][DEPTH], int out_
     CS_LABEL(STORE) for (int w = 0; w < words_of(out_bytes); w++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=MAXW
+        CS_TRIP(STORE);
         const int row = (8 * w) / BANKS;      // BANKS is a multiple of 8: a word lies in one row
         const int first = (8 * w) & (BANKS - 1);
         byte_t line[BANKS];

@@ -14,6 +14,16 @@
 #define CS_LABEL(name)
 #endif
 
+// CS_TRIP(name) counts one iteration of a pipelined loop in the trip-counting C simulation of
+// tests/test_hls_structure.py (-DCS_COUNT_TRIPS), which checks codesign.backend.hls_estimate's
+// trip counts against the code; it is nothing in synthesis and in `codesign csim`.
+#ifdef CS_COUNT_TRIPS
+void cs_count_trip(const char *loop);
+#define CS_TRIP(name) cs_count_trip(#name)
+#else
+#define CS_TRIP(name)
+#endif
+
 namespace cs {
 
 typedef ap_uint<64> word_t;    // one beat of the 64-bit AXI port; every DRAM region is 64-byte aligned

@@ -57,6 +57,7 @@ void vector_lanes(const LayerDesc &d, const word_t act[C::ACT_PORTS][C::ACT_WORD
     CS_LABEL(VEC) for (int i = 0; i < groups * red; i++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_VEC_STEPS
+        CS_TRIP(VEC);
         byte_t val[C::COLS];
         bool valid[C::COLS];
 #pragma HLS ARRAY_PARTITION variable=val complete
