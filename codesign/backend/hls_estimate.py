@@ -55,8 +55,8 @@ def trip_counts(row: dict, rows: int, cols: int, ws: bool) -> dict[str, tuple[in
            "PARAMS": (1, row["param_bytes"] // 8), "STORE": (1, words(row["out_bytes"]))}
     g, m, n, k = row["g"], row["m"], row["n"], row["k"]
     if g and not ws:
-        folds = g * ceil_div(m, rows) * ceil_div(n, cols)
-        out.update(OS_K=(folds, folds * k), OS_DRAIN=(folds, folds * rows))
+        folds = g * ceil_div(m, rows) * ceil_div(n, cols)   # each but the first also drains its predecessor
+        out.update(OS_K=(folds, k + (folds - 1) * max(k, rows)), OS_DRAIN=(1, rows))
     elif g:
         folds = g * ceil_div(n, cols) * ceil_div(k, rows)
         out.update(WS_LOAD=(folds, folds * rows), WS_STREAM=(folds, folds * m))
