@@ -12,6 +12,7 @@ from codesign.backend.hw import retarget
 from codesign.backend.ir import design_params, dram_bytes, lower
 from codesign.backend.vectors import seeded_images
 from codesign.design import load_design
+from codesign.errors import CodesignError
 from codesign.targets import load_target
 from conftest import EXAMPLES
 from test_hls_csim import random_design
@@ -164,3 +165,13 @@ def test_render_is_reproducible_and_names_its_design(tmp_path):
         assert (first / f).read_bytes() == (second / f).read_bytes(), f
     for name in ("params.h", "accel.cpp", "tb.cpp", "build.tcl", "build_vitis.tcl"):
         assert f"design {design.name} (digest {design.digest()})" in (first / name).read_text()
+
+
+def test_render_refuses_a_layer_larger_than_its_buffers(tmp_path):
+    """As the RTL: no tiling, so a layer whose inputs + output exceed act_buf_kib is refused by name."""
+    design = load_design(EXAMPLES / "two_chunk_mixed.json")
+    chunks = list(design.accelerator.chunks)
+    chunks[0] = chunks[0].model_copy(update={"act_buf_kib": 1})
+    small = design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
+    with pytest.raises(CodesignError, match=r"layer 1 \('b1_expand'\) needs 1536 bytes of activation buffer"):
+        render_project(small, tmp_path / "hls")

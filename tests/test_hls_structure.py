@@ -125,3 +125,9 @@ def test_estimate_reads_csynth_loop_figures(tmp_path):
     folds, trips = hls_estimate.trip_counts(row, 8, 8, False)["OS_K"]
     assert slow["OS_K"] - base["OS_K"] == trips + folds * (9 - hls_estimate.LOOP_DEPTH["OS_K"])
     assert hls_estimate.main([str(EXAMPLES / "two_chunk_mixed.json"), "--csynth", str(tmp_path / "none")]) == 2
+
+
+def test_estimate_without_vitis_says_what_to_do(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    assert hls_estimate.main([str(EXAMPLES / "two_chunk_mixed.json"), "--vitis", str(tmp_path)]) == 2
+    assert "vitis_hls is not on PATH" in capsys.readouterr().err

@@ -15,12 +15,15 @@ replica or bank, see cs_memory.h), and the depths are assumptions made by readin
 bodies for a 7-series part at 200 MHz (LOOP_DEPTH below). Vitis HLS reports the II and depth it
 achieved per loop label in its csynth reports; `loop_figures` reads them, and
 `python -m codesign.backend.hls_estimate DESIGN.json --csynth DIR/hls/<project>/solution1`
-prints the table with them. That path has never run here: there is no Vitis HLS on this machine.
+prints the table with them (`--vitis DIR` first runs `vitis_hls -f build_vitis.tcl` in DIR/hls,
+when vitis_hls is on PATH). That path has never run here: there is no Vitis HLS on this machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -108,6 +111,21 @@ def loop_figures(solution: Path) -> tuple[dict, dict]:
     return {**LOOP_II, **ii}, {**LOOP_DEPTH, **depth}
 
 
+def run_vitis(hw_dir: Path) -> Path:
+    """Runs DIR/hls/build_vitis.tcl (csim, csynth, cosim, export) and returns its solution folder."""
+    hls_dir = Path(hw_dir) / "hls"
+    if shutil.which("vitis_hls") is None:
+        raise CodesignError("vitis_hls is not on PATH; source Vitis HLS's settings64.sh, or pass --csynth SOLUTION "
+                            "to read the reports of a run made elsewhere")
+    if not (hls_dir / "build_vitis.tcl").is_file():
+        raise CodesignError(f"{hls_dir}: no HLS project; generate it with `codesign hw --out {hw_dir}`")
+    subprocess.run(["vitis_hls", "-f", "build_vitis.tcl"], cwd=hls_dir, check=True)
+    solutions = sorted(hls_dir.glob("*_hls/solution1"))
+    if not solutions:
+        raise CodesignError(f"{hls_dir}: vitis_hls left no <project>/solution1 folder")
+    return solutions[0]
+
+
 def table(rows: list[dict]) -> str:
     lines = [f"{'layer':>5} {'name':<14} {'kind':<8} {'chunk':>5} {'model':>8} {'hls':>8} {'hls/model':>9} "
              f"{'model cmp':>9} {'hls cmp':>8}"]
@@ -127,8 +145,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m codesign.backend.hls_estimate", description=__doc__.split("\n")[0])
     parser.add_argument("designs", nargs="+", type=Path, help="DesignPoint JSON files")
     parser.add_argument("--csynth", type=Path, help="a Vitis HLS solution folder: use its reported II and depths")
+    parser.add_argument("--vitis", type=Path, metavar="DIR", help="run Vitis HLS on DIR/hls (from `codesign hw`) first")
     args = parser.parse_args(argv)
     try:
+        if args.vitis:
+            args.csynth = run_vitis(args.vitis)
         ii, depth = loop_figures(args.csynth) if args.csynth else (None, None)
         for path in args.designs:
             ir = lower(load_design(path))
