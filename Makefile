@@ -15,6 +15,8 @@ setup: $(VENV)/.installed
 $(VENV)/.installed: pyproject.toml constraints.txt
 	@command -v yosys >/dev/null || (apt-get update -qq && apt-get install -y -qq yosys >/dev/null) \
 	  || { echo "error: yosys is needed: apt-get install yosys (as root)"; exit 1; }
+	@command -v clang++ >/dev/null || (apt-get update -qq && apt-get install -y -qq clang >/dev/null) \
+	  || { echo "error: clang++ is needed (the HLS code's warning check): apt-get install clang (as root)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'

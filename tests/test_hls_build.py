@@ -9,8 +9,10 @@ import pytest
 
 from codesign.backend import csim, hls
 from codesign.backend.hw import retarget
-from codesign.backend.ir import design_params, lower
+from codesign.backend.ir import design_params, dram_bytes, lower
+from codesign.backend.vectors import seeded_images
 from codesign.design import load_design
+from codesign.errors import CodesignError
 from codesign.targets import load_target
 from conftest import EXAMPLES
 from test_hls_csim import random_design
@@ -63,7 +65,7 @@ def test_build_tcl_commands(tmp_path, target, script):
     for cmd in (sources, testbench):
         includes = [f[2:] for f in option(cmd, "-cflags").split() if f.startswith("-I")]
         assert includes and all(Path(i).is_dir() for i in includes)
-        assert (Path(includes[1]) / "cs_layers.h").is_file()
+        assert (Path(includes[1]) / "cs_engine.h").is_file()
     for cmd in ("csim_design", "cosim_design"):
         vectors = Path(option(by_name[cmd], "-argv"))
         assert {p.name for p in vectors.iterdir()} == {"dram_init.bin", "images.bin", "expected.bin"}
@@ -78,18 +80,18 @@ def test_build_tcl_commands(tmp_path, target, script):
 
 @pytest.mark.slow
 def test_generated_code_compiles_with_all_warnings_as_errors(tmp_path):
-    """g++ -Wall -Wextra -Werror (HLS pragmas aside) on a design with every kind and both dataflows."""
-    out = render_project(random_design(3), tmp_path / "hls")
+    """g++ and clang++ -Wall -Wextra -Werror (HLS pragmas aside), as C++14 and as C++98 (Vivado HLS
+    2020's csim default), on a design with every kind, both dataflows and a 3-bit PE array."""
+    out = render_project(random_design(5), tmp_path / "hls")
     cmd = csim.compile_command(out, tmp_path / "tb")
     assert {"-Wall", "-Wextra", "-Werror"} <= set(cmd)
     assert cmd[cmd.index("-isystem") + 1] == str(csim.ap_types_dir())   # only the ap_types headers are exempt
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    c98 = [("-std=c++98" if f.startswith("-std=") else f) for f in cmd]   # Vivado HLS 2020's csim default
-    proc = subprocess.run(c98, capture_output=True, text=True)
-    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
-    bad = (out / "accel.cpp").read_text().replace("static Buffers<chunk0> buffers;",
-                                                 "static Buffers<chunk0> buffers; int unused_variable;")
+    for compiler in ("g++", "clang++"):
+        for std in ("-std=c++14", "-std=c++98"):
+            variant = [compiler] + [(std if f.startswith("-std=") else f) for f in cmd[1:]]
+            proc = subprocess.run(variant, capture_output=True, text=True)
+            assert proc.returncode == 0 and proc.stderr == "", (compiler, std, proc.stderr)
+    bad = (out / "accel.cpp").read_text().replace("    chunk_engine<chunk0>(", "    int unused_variable;\n    chunk_engine<chunk0>(")
     (out / "accel.cpp").write_text(bad)
     proc = subprocess.run(cmd, capture_output=True, text=True)
     assert proc.returncode != 0 and "unused_variable" in proc.stderr
@@ -144,8 +146,10 @@ def test_params_h_holds_every_ir_field(tmp_path, source):
         assert [p[f"IN_ADDRS{i}"] for i in range(len(job.in_addrs))] == list(map(str, job.in_addrs))
         assert [p[f"INPUTS{i}"] for i in range(len(job.inputs))] == list(map(str, job.inputs))
     text = (out / "accel.cpp").read_text()
-    assert text.count("#pragma HLS INTERFACE m_axi") == len(ir.chunks) and f"depth={ir.dram_size}" in text
-    assert "#pragma HLS DATAFLOW" in text and "s_axilite port=return" in text
+    words = -(-dram_bytes(ir, len(seeded_images(design))) // 8)   # the DRAM of the rendered vectors' frames
+    assert text.count("#pragma HLS INTERFACE m_axi") == len(ir.chunks) and text.count(f"depth={words} ") == len(ir.chunks)
+    assert "#pragma HLS DATAFLOW" in text and "ap_ctrl_chain port=return" in text
+    assert f"void {hls.TOP_NAME}(" + "".join(f"cs::word_t *mem{c.index}, " for c in ir.chunks) + "int frame_base)" in text
 
 
 def test_render_is_reproducible_and_names_its_design(tmp_path):
@@ -154,9 +158,20 @@ def test_render_is_reproducible_and_names_its_design(tmp_path):
     files = sorted(p.relative_to(first) for p in first.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(second) for p in second.rglob("*") if p.is_file())
     assert {str(f) for f in files} >= {"params.h", "accel.h", "accel.cpp", "tb.cpp", "build.tcl", "build_vitis.tcl",
-                                       "kernels/cs_types.h", "kernels/cs_systolic.h", "kernels/cs_layers.h",
+                                       "kernels/cs_types.h", "kernels/cs_memory.h", "kernels/cs_pe.h",
+                                       "kernels/cs_gemm.h", "kernels/cs_vector.h", "kernels/cs_engine.h",
                                        "vectors/dram_init.bin", "vectors/images.bin", "vectors/expected.bin"}
     for f in files:
         assert (first / f).read_bytes() == (second / f).read_bytes(), f
     for name in ("params.h", "accel.cpp", "tb.cpp", "build.tcl", "build_vitis.tcl"):
         assert f"design {design.name} (digest {design.digest()})" in (first / name).read_text()
+
+
+def test_render_refuses_a_layer_larger_than_its_buffers(tmp_path):
+    """As the RTL: no tiling, so a layer whose inputs + output exceed act_buf_kib is refused by name."""
+    design = load_design(EXAMPLES / "two_chunk_mixed.json")
+    chunks = list(design.accelerator.chunks)
+    chunks[0] = chunks[0].model_copy(update={"act_buf_kib": 1})
+    small = design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
+    with pytest.raises(CodesignError, match=r"layer 1 \('b1_expand'\) needs 1536 bytes of activation buffer"):
+        render_project(small, tmp_path / "hls")

@@ -15,10 +15,12 @@ from codesign.backend.csim import main as csim_main
 from codesign.backend.csim import run_csim
 from codesign.backend.golden import predict
 from codesign.backend.ir import design_params, lower
-from codesign.design import Accelerator, Chunk, Dataset, DesignPoint, Layer, load_design, save_design
+from codesign.design import DesignPoint, load_design, save_design
 from conftest import EXAMPLES, run_cli
 
-RANDOM_SEEDS = range(8)
+from designs import random_design as shared_random_design
+
+RANDOM = [(0, 2), (1, 3), (2, 4), (3, 2), (4, 3), (21, 3)]   # (seed, chunks) of sim/designs.py's generator
 
 
 def make_project(design: DesignPoint, out, images=None):
@@ -34,49 +36,9 @@ def make_project(design: DesignPoint, out, images=None):
     return out
 
 
-def random_design(seed: int) -> DesignPoint:
-    """A random network with every layer kind, random bits 2..8, split over 2 or 3 chunks."""
-    rng = np.random.default_rng(seed)
-    bits = lambda: int(rng.integers(2, 9))  # noqa: E731
-    h = int(rng.integers(10, 14))
-    shape = (h, h, int(rng.integers(1, 4)))
-    layers: list[Layer] = []
-
-    def add(kind, out_shape, **kw):
-        src = len(layers) - 1
-        layers.append(Layer(name=f"l{len(layers)}_{kind}", kind=kind, inputs=kw.pop("inputs", [src]),
-                            in_shape=kw.pop("in_shape", layers[-1].out_shape if layers else shape),
-                            out_shape=out_shape, a_bits=bits(), relu=bool(rng.integers(0, 2)), **kw))
-
-    def conv_out(s, k, stride, pad, c):
-        return ((s[0] + 2 * pad - k) // stride + 1, (s[1] + 2 * pad - k) // stride + 1, c)
-
-    k = int(rng.choice([3, 5]))
-    add("conv", conv_out(shape, k, 1, k // 2, int(rng.integers(8, 17))), kernel=k, padding=k // 2, w_bits=bits())
-    cur = layers[-1].out_shape
-    add("conv", conv_out(cur, 3, 2, 1, int(rng.integers(8, 17))), kernel=3, stride=2, padding=1, w_bits=bits())
-    cur = layers[-1].out_shape
-    k = int(rng.choice([3, 5]))
-    add("dwconv", conv_out(cur, k, 1, k // 2, cur[2]), kernel=k, padding=k // 2, w_bits=bits())
-    skip = len(layers) - 1
-    add("conv", cur, kernel=1, w_bits=bits())
-    add("add", cur, inputs=[skip, len(layers) - 1])
-    add("dwconv", conv_out(cur, 3, 2, 0, cur[2]), kernel=3, stride=2, w_bits=bits())
-    cur = layers[-1].out_shape
-    add("maxpool", conv_out(cur, 2, 1, 1, cur[2]), kernel=2, stride=1, padding=1)
-    cur = layers[-1].out_shape
-    add("fc", (1, 1, int(rng.integers(5, 13))), w_bits=bits())
-    add("conv", (1, 1, 6), kernel=1, w_bits=bits())
-    add("avgpool", (1, 1, 6))
-    add("fc", (1, 1, 10), w_bits=bits())
-    cuts = sorted(rng.choice(np.arange(1, len(layers)), size=int(rng.integers(1, 3)), replace=False))
-    bounds = [0, *map(int, cuts), len(layers)]
-    chunks = [Chunk(first_layer=a, last_layer=b - 1, rows=int(rng.integers(1, 10)), cols=int(rng.integers(1, 10)),
-                    dataflow=["os", "ws"][(i + seed) % 2], mult_bits=8,
-                    act_buf_kib=[1, 64][(seed // 2 + i) % 2], wgt_buf_kib=[1, 64][(seed // 4 + i) % 2])
-              for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
-    return DesignPoint(name=f"random{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
-                       layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+def random_design(index: int) -> DesignPoint:
+    """The index-th of the random designs: the RTL tests' generator, every chunk its own array."""
+    return shared_random_design(*RANDOM[index])
 
 
 def assert_bit_exact(result, design):
@@ -88,7 +50,7 @@ def assert_bit_exact(result, design):
 
 
 def test_random_designs_cover_every_kind_bits_and_dataflow():
-    designs = [random_design(s) for s in RANDOM_SEEDS]
+    designs = [random_design(i) for i in range(len(RANDOM))]
     seen = {(layer.kind, c.dataflow) for d in designs for c in d.accelerator.chunks
             for layer in d.layers[c.first_layer:c.last_layer + 1]}
     kinds = ("conv", "dwconv", "fc", "avgpool", "maxpool", "add")
@@ -98,24 +60,18 @@ def test_random_designs_cover_every_kind_bits_and_dataflow():
     in_signed = {(layer.kind, d.layers[layer.inputs[0]].relu) for d in designs for layer in d.layers
                  if layer.inputs[0] >= 0}
     assert {(k, r) for k in kinds for r in (False, True)} <= in_signed
-    assert {len(d.accelerator.chunks) for d in designs} == {2, 3}
-    # operands in the chunk's buffers and, where they do not fit the design's sizes, read from DRAM
-    placements = set()
-    for d in designs:
-        ir = lower(d)
-        for job in ir.layers:
-            chunk = ir.chunks[job.chunk]
-            in_bytes = int(np.prod(job.in_shape)) * (2 if job.kind == "add" else 1)
-            placements.add((chunk.dataflow, "in", in_bytes <= chunk.act_buf_bytes))
-            if job.kind in ("conv", "dwconv", "fc"):
-                placements.add((chunk.dataflow, "w", job.g * job.n * job.k <= chunk.wgt_buf_bytes))
-    assert placements == {(df, what, fits) for df in ("os", "ws") for what in ("in", "w") for fits in (False, True)}
+    assert {len(d.accelerator.chunks) for d in designs} == {2, 3, 4}
+    chunks = [c for d in designs for c in d.accelerator.chunks]
+    assert {3, 8} <= {c.mult_bits for c in chunks}   # a 3-bit PE array (4-bit activations) among them
+    assert len({(c.rows, c.cols) for c in chunks}) >= 12 and any(c.rows != c.cols for c in chunks)
 
 
-@pytest.mark.parametrize("seed", RANDOM_SEEDS)
-def test_csim_random_design_bit_exact(tmp_path, seed):
-    design = random_design(seed)
-    images = np.random.default_rng(100 + seed).integers(0, 256, size=(3, *design.dataset.input_shape), dtype=np.uint8)
+@pytest.mark.parametrize("index", range(len(RANDOM)))
+def test_csim_random_design_bit_exact(tmp_path, index):
+    """Three images as three frames, each at its own frame base in one DRAM."""
+    design = random_design(index)
+    images = np.random.default_rng(100 + index).integers(0, 256, size=(3, *design.dataset.input_shape),
+                                                         dtype=np.uint8)
     result = run_csim(make_project(design, tmp_path, images))
     assert result["image_source"] == "vectors.npz" and len(result["images"]) == 3
     assert_bit_exact(result, design)

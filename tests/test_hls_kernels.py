@@ -12,18 +12,13 @@ DRIVER = """
 #include <cstdio>
 #include "cs_types.h"
 using namespace cs;
-template <int B, bool S> int rq(long long acc, int mult, int shift) {
-    return byte_value<S>(requantize<B, S>(acc_t(acc), mult_t(mult), shift_t(shift)));
-}
 int main() {
     long long acc;
     int mult, shift, bits, is_signed;
     while (std::scanf("%lld %d %d %d %d", &acc, &mult, &shift, &bits, &is_signed) == 5) {
-        int y = 0;
-        switch (bits * 2 + is_signed) {
-%CASES%
-        }
-        std::printf("%d\\n", y);
+        const int lo = is_signed ? -(1 << (bits - 1)) : 0;
+        const int hi = is_signed ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+        std::printf("%d\\n", byte_value(requantize(acc_t(acc), mult_t(mult), shift_t(shift), lo, hi), is_signed));
     }
     return 0;
 }
@@ -49,10 +44,8 @@ def requant_cases(rng) -> np.ndarray:
 
 
 def test_requantize_matches_golden_on_edge_cases(tmp_path):
-    cases = "\n".join(f"        case {b * 2 + s}: y = rq<{b}, {'true' if s else 'false'}>(acc, mult, shift); break;"
-                      for b in range(2, 9) for s in (0, 1))
     src = tmp_path / "requant.cpp"
-    src.write_text(DRIVER.replace("%CASES%", cases))
+    src.write_text(DRIVER)
     exe = tmp_path / "requant"
     cmd = [csim.CXX, *csim.CXXFLAGS, "-isystem", str(csim.ap_types_dir()), f"-I{hls.TEMPLATES / 'kernels'}",
            str(src), "-o", str(exe)]

@@ -1,14 +1,17 @@
 """The Vivado / Vitis HLS C++ backend: renders DIR/hls from the hardware IR.
 
-The arithmetic lives in a static, hand-written kernel library (templates/hls/kernels/*.h: the
-requantiser, the systolic PE array and GEMM engine for each dataflow, one function per layer
-kind). Jinja renders only the glue: params.h (every IR field as a C++ constant, per chunk and
-per layer), the top function (one DATAFLOW process per chunk, m_axi DRAM ports, s_axilite
-control), the testbench, the tcl scripts, and the test vectors written from the golden model.
+The accelerator lives in a static, hand-written kernel library (templates/hls/kernels/*.h: the
+requantiser, the buffers and AXI transfers, the PE arrays, the GEMM engine of each dataflow, the
+vector lanes, and the chunk engine that runs a chunk's layer table). Jinja renders only the
+glue: params.h (every IR field as a C++ constant, the engine's parameters per chunk, and each
+chunk's const layer table: the RTL layer ROM's rows), the top function (one DATAFLOW process
+per chunk, 64-bit m_axi DRAM ports, s_axilite control), the testbench, the tcl scripts, and the
+test vectors written from the golden model.
 """
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -18,16 +21,16 @@ from pydantic import BaseModel
 
 import codesign
 from codesign.backend.golden import run_network
-from codesign.backend.ir import HardwareIR, dram_image
+from codesign.backend import verilog
+from codesign.backend.verilog import ceil_div
+from codesign.backend.ir import HardwareIR, dram_bytes, dram_image
 from codesign.backend.vectors import seeded_images
-from codesign.design import DesignPoint
+from codesign.design import DesignPoint, chunk_units
 from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "hls"
 TOP_NAME = "accel_top"
-LAYER_FUNCTIONS = {"conv": "gemm_layer", "dwconv": "gemm_layer", "fc": "gemm_layer",
-                   "avgpool": "avgpool_layer", "maxpool": "maxpool_layer", "add": "add_layer"}
 ENUMS = {"kind": "KIND_", "dataflow": "DF_", "loop_order": "LOOP_"}
 SKIPPED_FIELDS = {"name", "design_name", "design_digest", "target", "chunks", "layers"}
 SHAPE_SUFFIXES = ("_H", "_W", "_C")
@@ -67,12 +70,50 @@ def second_input(ir: HardwareIR, job) -> list[tuple[str, str, str]]:
     return [("bool", "IN2_SIGNED", "true" if signed else "false")]
 
 
-def buffer_depths(ir: HardwareIR, chunk) -> list[tuple[str, str, str]]:
-    """Sizes of a chunk's buffers beyond the design's activation and weight buffers: the
-    weight-stationary accumulators (largest M x N) and the per-channel records (largest C)."""
-    jobs = ir.layers[chunk.first_layer:chunk.last_layer + 1]
-    depths = {"ACC_DEPTH": max([j.m * j.n for j in jobs] + [1]), "REC_DEPTH": max(j.out_shape[2] for j in jobs)}
-    return [("int", name, str(v)) for name, v in depths.items()]
+def desc_fields() -> list[str]:
+    """The fields of the kernels' LayerDesc struct (cs_types.h), in order: the table's columns."""
+    text = (TEMPLATES / "kernels" / "cs_types.h").read_text()
+    body = re.search(r"struct LayerDesc \{(.*?)\};", text, re.S).group(1)
+    return re.findall(r"(\w+)\s*[,;]", re.sub(r"//.*", "", body).replace("int ", " "))
+
+
+def layer_table(ir: HardwareIR, chunk) -> list[dict]:
+    """The chunk's layer table: per layer the RTL layer ROM's row (verilog.layer_fields), refused
+    as the RTL refuses it when it does not fit the chunk's buffers or multipliers."""
+    rows = []
+    for job in ir.layers[chunk.first_layer:chunk.last_layer + 1]:
+        second = job.inputs[-1]
+        in1_signed = second >= 0 and ir.layers[second].out_signed
+        fields = verilog.layer_fields(job, chunk.rows, chunk.cols, chunk.dataflow == "ws", in1_signed)
+        verilog.check_layer_fits(job, fields, chunk)
+        rows.append(dict(fields, index=job.index, name=job.name, ir_kind=job.kind))
+    return rows
+
+
+def chunk_sizes(chunk, table: list[dict]) -> dict[str, int]:
+    """The engine's template parameters beyond the IR's: units, memory ports, buffer depths (each
+    the largest any layer of the chunk needs, within the design's act/wgt buffers by
+    check_layer_fits) and the loop trip-count bounds."""
+    gemm = [f for f in table if f["g"]]
+    vec = [f for f in table if not f["g"]]
+    units = chunk_units(f["ir_kind"] for f in table)
+    out_banks = 1 << max(max(chunk.cols, 8) - 1, 1).bit_length()
+    out_words = max(ceil_div(f["out_bytes"], 8) for f in table)
+    return {
+        "N_LAYERS": len(table), "HAS_GEMM": units["gemm"], "HAS_VEC": units["vec"],
+        "ACT_PORTS": max(chunk.rows if gemm else 1, chunk.cols if vec else 1),
+        "ACT_WORDS": max(f["out_off"] // 8 for f in table),
+        "WGT_WORDS": max([f["rec_off"] // 8 for f in table] + [1]),
+        "PARAM_WORDS": max(f["param_bytes"] // 8 for f in table),
+        "REC_DEPTH": max(f["out_c"] for f in table),
+        "OUT_BANKS": out_banks, "OUT_WORDS": out_words, "OUT_DEPTH": ceil_div(8 * out_words, out_banks),
+        "ACC_DEPTH": max([f["m"] for f in gemm] + [1]),
+        "MAX_G": max([f["g"] for f in gemm] + [1]), "MAX_M": max([f["m"] for f in gemm] + [1]),
+        "MAX_K": max([f["k"] for f in gemm] + [1]),
+        "MAX_M_TILES": max([f["mfolds"] for f in gemm] + [1]), "MAX_N_TILES": max([f["nfolds"] for f in gemm] + [1]),
+        "MAX_K_TILES": max([f["kfolds"] for f in gemm] + [1]),
+        "MAX_VEC_STEPS": max([f["vgroups"] * f["red"] for f in vec] + [1]),
+    }
 
 
 def expected_offsets(ir: HardwareIR) -> list[int]:
@@ -84,21 +125,28 @@ def expected_offsets(ir: HardwareIR) -> list[int]:
     return offsets + [at]
 
 
-def template_context(design: DesignPoint, ir: HardwareIR) -> dict:
+def template_context(design: DesignPoint, ir: HardwareIR, frames: int = 1) -> dict:
     target = load_target(ir.target)
     if not target.part:
         raise CodesignError(f"target {target.name!r} has no FPGA part; the HLS backend needs an FPGA target")
     offsets = expected_offsets(ir)
-    layers = [{"index": j.index, "name": j.name, "function": LAYER_FUNCTIONS[j.kind], "expected_offset": offsets[j.index],
+    layers = [{"index": j.index, "name": j.name, "expected_offset": offsets[j.index],
                "out_bytes": int(np.prod(j.out_shape))} for j in ir.layers]
-    chunks = [dict(c.model_dump(), layers=layers[c.first_layer:c.last_layer + 1]) for c in ir.chunks]
-    structs = [{"name": f"chunk{c.index}", "comment": f"chunk {c.index}",
-                "consts": cpp_constants(c) + buffer_depths(ir, c)} for c in ir.chunks]
+    columns = desc_fields()
+    chunks, structs = [], []
+    for c in ir.chunks:
+        table = layer_table(ir, c)
+        rows = [{"comment": f"layer {f['index']}: {f['name']} ({f['ir_kind']})",
+                 "values": ", ".join(str(f[name]) for name in columns)} for f in table]
+        chunks.append(dict(c.model_dump(), table=rows))
+        consts = cpp_constants(c) + [("int", k, str(v)) for k, v in chunk_sizes(c, table).items()]
+        structs.append({"name": f"chunk{c.index}", "comment": f"chunk {c.index}", "consts": consts})
     structs += [{"name": f"layer{j.index}", "comment": f"layer {j.index}: {j.name} ({j.kind})",
                  "consts": cpp_constants(j) + second_input(ir, j)} for j in ir.layers]
     return {"design_name": ir.design_name, "design_digest": ir.design_digest, "target": ir.target,
             "part": target.part, "period_ns": f"{1000.0 / ir.clock_mhz:g}", "top_name": TOP_NAME,
-            "project_name": f"{design.name}_{ir.design_digest}_hls", "dram_size": ir.dram_size,
+            "project_name": f"{design.name}_{ir.design_digest}_hls",
+            "dram_words": ceil_div(dram_bytes(ir, frames), 8), "columns": ", ".join(columns),
             "top": cpp_constants(ir), "structs": structs, "chunks": chunks, "layers": layers, "last": layers[-1],
             "expected_bytes": offsets[-1]}
 
@@ -128,10 +176,11 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     shutil.copytree(TEMPLATES / "kernels", out_dir / "kernels", dirs_exist_ok=True)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
-    ctx = template_context(design, ir)
+    images = seeded_images(design)
+    ctx = template_context(design, ir, len(images))
     for name in ("params.h", "accel.h", "accel.cpp", "tb.cpp"):
         (out_dir / name).write_text(env.get_template(f"{name}.j2").render(ctx))
     for script, tool, vitis in (("build.tcl", "vivado_hls", False), ("build_vitis.tcl", "vitis_hls", True)):
         text = env.get_template("build.tcl.j2").render(ctx, tool=tool, vitis=vitis, script_name=script)
         (out_dir / script).write_text(text)
-    write_vectors(design, ir, params, seeded_images(design), out_dir / "vectors")
+    write_vectors(design, ir, params, images, out_dir / "vectors")
