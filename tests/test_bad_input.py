@@ -260,6 +260,18 @@ def test_bad_cifar_folders(capsys, tmp_path, kind, says):
     assert not (out / "design.json").exists()
 
 
+def test_a_damaged_image_in_an_image_folder(capsys, tmp_path):
+    from PIL import Image
+    for part in ("train", "val"):
+        (tmp_path / "data" / part / "cat").mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "data" / part / "cat" / f"{i}.png")
+    broken = tmp_path / "data" / "train" / "cat" / "1.png"
+    broken.write_bytes(broken.read_bytes()[:30])
+    refused(capsys, tmp_path, "search", "--dataset", "imagefolder", "--data-root", tmp_path / "data",
+            "--out", tmp_path / "run", "--device", "cpu", says=f"{broken}: not a readable image")
+
+
 def test_train_on_a_dataset_short_of_the_validation_split(capsys, tmp_path):
     """A design for CIFAR-10 trained on 20 images: refused before training, nothing written."""
     raw = json.loads((EXAMPLES / "single_chunk_os_int8.json").read_text())
@@ -362,13 +374,16 @@ def test_output_paths_that_cannot_be_written(capsys, tmp_path, hw, trained):
     refused(capsys, tmp_path, "report", trained.parent, says="report.md is a folder")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; covered above by OSErrors")
-def test_read_only_folder(capsys, tmp_path, design):
-    design.parent.chmod(0o555)
-    try:
-        refused(capsys, tmp_path, "report", design.parent, says="Permission denied")
-    finally:
-        design.parent.chmod(0o755)
+def test_read_only_folders(capsys, tmp_path, trained):
+    """A folder nobody may write into: a chmod 555 one, or, as root (who writes there anyway), sysfs."""
+    folder = Path("/sys") if os.geteuid() == 0 else tmp_path / "read-only"
+    if folder != Path("/sys"):
+        folder.mkdir()
+        folder.chmod(0o555)
+    fix = "fix its permissions or choose a writable folder"
+    refused(capsys, tmp_path, "search", "--out", folder / "codesign-run", "--device", "cpu", says=fix)
+    refused(capsys, tmp_path, "hw", "--design", trained, "--out", folder / "codesign-hw", says=fix)
+    assert not (folder / "codesign-hw").exists()
 
 
 # ------------------------------------------------------------------------------------ train
