@@ -353,6 +353,8 @@ def test_results_are_not_replaced_by_a_smaller_run(capsys, tmp_path, hw):
         (hw / name).write_text(json.dumps({"design_digest": digest, "images": [{"image": i} for i in range(4)]}))
         refused(capsys, tmp_path, verb, hw, "--images", "2",
                 says=f"holds a result of 4 image(s) of design {digest}; this run (2 image(s)")
+        (hw / name).write_text(json.dumps({"design_digest": "0123456789ab", "images": [{"image": 0}]}))
+        refused(capsys, tmp_path, verb, hw, says="holds a result of 1 image(s) of design 0123456789ab")
 
 
 # ------------------------------------------------------------------------------------ folders you cannot write

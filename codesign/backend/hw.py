@@ -135,8 +135,8 @@ def load_manifest(hw_dir: str | Path) -> dict:
 
 def prepare_result(hw_dir: str | Path, name: str, count: int | None, force: bool) -> None:
     """Before `sim`/`csim` run: refuse to replace DIR/name holding a result of another design or of
-    another number of images (unless --force), check it can be written, and say on stderr what will
-    be simulated when DIR has no test vectors."""
+    more images (unless --force), check it can be written, and say on stderr what will be
+    simulated when DIR has no test vectors."""
     from codesign.backend.vectors import choose_images
     hw_dir = Path(hw_dir)
     design, _, manifest = load_project(hw_dir)
@@ -149,7 +149,7 @@ def prepare_result(hw_dir: str | Path, name: str, count: int | None, force: bool
             old_digest, old_images = old["design_digest"], len(old["images"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             old_digest, old_images = manifest["design_digest"], len(images)  # not a result worth keeping
-        if (old_digest, old_images) != (manifest["design_digest"], len(images)):
+        if old_digest != manifest["design_digest"] or old_images > len(images):
             raise CodesignError(f"{path} holds a result of {old_images} image(s) of design {old_digest}; this run "
                                 f"({len(images)} image(s) of {manifest['design_digest']}) would replace it: pass "
                                 f"--force to replace it, or copy it away first")
