@@ -55,7 +55,8 @@ def _int_at_least(low: int):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is too small: give {low} or more")
+            raise argparse.ArgumentTypeError(f"{value} is too small: give " +
+                                             ("a positive number" if low == 1 else f"{low} or more"))
         return value
     return check
 

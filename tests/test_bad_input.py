@@ -124,7 +124,7 @@ def write_cifar(folder: Path, per_batch=4, change=None):
 # ------------------------------------------------------------------------------------ options
 
 @pytest.mark.parametrize("argv,says", [
-    (["search", "--batch", "0"], "argument --batch: 0 is too small: give 1 or more"),
+    (["search", "--batch", "0"], "argument --batch: 0 is too small: give a positive number"),
     (["search", "--epochs", "0"], "argument --epochs: 0 is too small"),
     (["search", "--epochs", "-3"], "argument --epochs: -3 is too small"),
     (["search", "--steps-per-epoch", "-1"], "argument --steps-per-epoch: -1 is too small: give 0 or more"),
@@ -315,12 +315,14 @@ def test_damaged_npz_in_a_project(capsys, tmp_path, hw, name):
         refused(capsys, tmp_path, verb, hw, says=f"{name}: not a readable .npz file")
 
 
-@pytest.mark.parametrize("missing", ["rtl/pe.v", "rtl/accel_params.vh", "hls/params.h", "manifest.json"])
-def test_project_missing_a_file(capsys, tmp_path, hw, missing):
+@pytest.mark.parametrize("missing,verbs", [("rtl/pe.v", ["sim"]), ("rtl/accel_params.vh", ["sim"]),
+                                           ("hls/params.h", ["csim"]), ("manifest.json", ["sim", "csim"]),
+                                           ("design.json", ["sim", "csim"])])
+def test_project_missing_a_file(capsys, tmp_path, hw, missing, verbs):
     (hw / missing).unlink()
-    for verb in ("sim", "csim"):
-        refused(capsys, tmp_path, verb, hw, says=f"regenerate it with `codesign hw --out {hw}`"
-                if missing != "manifest.json" else "no manifest.json")
+    for verb in verbs:
+        refused(capsys, tmp_path, verb, hw, says={"manifest.json": "no manifest.json", "design.json": "no such design file"}
+                .get(missing, f"the project lacks {missing}; regenerate it with `codesign hw --out {hw}`"))
 
 
 def test_a_refused_hw_leaves_no_folder(capsys, tmp_path, design):

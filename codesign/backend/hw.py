@@ -23,7 +23,7 @@ from codesign.errors import CodesignError
 from codesign.files import check_writable, read_npz, run_lock, write_text
 from codesign.targets import load_target
 
-RESULTS = ("sim.json", "csim.json")
+RESULTS = {"sim.json": "rtl", "csim.json": "hls"}   # result file -> the project part it checks
 
 
 def retarget(design: DesignPoint, target_name: str | None) -> DesignPoint:
@@ -98,22 +98,20 @@ def generate(design_path: str | Path, out_dir: str | Path, target_name: str | No
         raise
 
 
-def project_files(hw_dir: Path) -> list[Path]:
+def project_files(hw_dir: Path, part: str) -> list[Path]:
+    """The files `sim` (part "rtl") or `csim` (part "hls") reads from a project folder."""
     from codesign.backend.verilog import rtl_sources
     rtl, hls = hw_dir / "rtl", hw_dir / "hls"
-    return [hw_dir / "design.json", *rtl_sources(rtl), rtl / "accel_params.vh",
-            *(hls / name for name in ("params.h", "accel.h", "accel.cpp", "tb.cpp"))]
+    if part == "rtl":
+        return [*rtl_sources(rtl), rtl / "accel_params.vh"]
+    return [hls / name for name in ("params.h", "accel.h", "accel.cpp", "tb.cpp")]
 
 
 def load_project(hw_dir: str | Path) -> tuple[DesignPoint, list, dict]:
     """The design, integer params and manifest of a generated project folder (for sim and csim),
-    every file they read checked first."""
+    the files they read checked first."""
     hw_dir = Path(hw_dir)
     manifest = load_manifest(hw_dir)
-    missing = [str(p.relative_to(hw_dir)) for p in project_files(hw_dir) if not p.is_file()]
-    if missing:
-        raise CodesignError(f"{hw_dir}: the project lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
-                            f"regenerate it with `codesign hw --out {hw_dir}`")
     design = load_design(hw_dir / "design.json")
     if (hw_dir / "vectors.npz").is_file():
         read_npz(hw_dir / "vectors.npz", f"regenerate the project with `codesign hw --out {hw_dir}`")
@@ -140,6 +138,10 @@ def prepare_result(hw_dir: str | Path, name: str, count: int | None, force: bool
     from codesign.backend.vectors import choose_images
     hw_dir = Path(hw_dir)
     design, _, manifest = load_project(hw_dir)
+    missing = [str(p.relative_to(hw_dir)) for p in project_files(hw_dir, RESULTS[name]) if not p.is_file()]
+    if missing:
+        raise CodesignError(f"{hw_dir}: the project lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
+                            f"regenerate it with `codesign hw --out {hw_dir}`")
     images, source, _ = choose_images(design, hw_dir, count)
     path = hw_dir / name
     check_writable(path)
