@@ -155,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--json", action="store_true", help="print the result as JSON")
         v.add_argument("--images", type=POSITIVE, default=None,
                        help="test images to run, 1 or more (default: all of DIR/vectors.npz, else one random image)")
-        v.add_argument("--force", action="store_true", help=f"replace a {verb}.json of another design or of more images")
+        v.add_argument("--force", action="store_true", help=f"replace {verb}.json without keeping a copy of a result of another design or of more images")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run", help="the run folder of `codesign search --out`")

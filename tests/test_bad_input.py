@@ -19,6 +19,7 @@ from conftest import EXAMPLES
 
 from codesign import cli
 from codesign.backend import golden
+from codesign.backend.hw import prepare_result
 from codesign.backend.ir import random_params
 from codesign.design import load_design
 from codesign.files import LOCK, atomic_path
@@ -348,15 +349,21 @@ def test_hw_without_vectors_says_what_sim_runs(capsys, tmp_path, design):
     assert code == 0 and "sim and csim will run seeded random images with seeded random weights" in out
 
 
-def test_results_are_not_replaced_by_a_smaller_run(capsys, tmp_path, hw):
-    """`sim --images 2` must not silently replace a 4-frame sim.json (nor csim its csim.json)."""
+def test_a_smaller_run_keeps_the_bigger_result(capsys, hw):
+    """`sim --images 2` must not silently lose a 4-frame sim.json (nor csim its csim.json): the old
+    one is kept beside; a result of the same design and as many images is simply redone."""
     digest = json.loads((hw / "manifest.json").read_text())["design_digest"]
-    for name, verb in (("sim.json", "sim"), ("csim.json", "csim")):
-        (hw / name).write_text(json.dumps({"design_digest": digest, "images": [{"image": i} for i in range(4)]}))
-        refused(capsys, tmp_path, verb, hw, "--images", "2",
-                says=f"holds a result of 4 image(s) of design {digest}; this run (2 image(s)")
+    for name in ("sim.json", "csim.json"):
+        old = json.dumps({"design_digest": digest, "images": [{"image": i} for i in range(4)]})
+        (hw / name).write_text(old)
+        assert prepare_result(hw, name, 4, force=False) is None
+        kept = prepare_result(hw, name, 2, force=False)
+        assert kept == hw / f"{name[:-5]}-{digest}-4img.json" and kept.read_text() == old
+        assert f"kept the previous {name} (4 image(s) of design {digest}) as {kept.name}" in capsys.readouterr().err
+        kept.unlink()
         (hw / name).write_text(json.dumps({"design_digest": "0123456789ab", "images": [{"image": 0}]}))
-        refused(capsys, tmp_path, verb, hw, says="holds a result of 1 image(s) of design 0123456789ab")
+        assert prepare_result(hw, name, 2, force=False).name == f"{name[:-5]}-0123456789ab-1img.json"
+        assert prepare_result(hw, name, 2, force=True) is None
 
 
 # ------------------------------------------------------------------------------------ folders you cannot write
