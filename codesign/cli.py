@@ -55,7 +55,8 @@ def _int_at_least(low: int):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is too small: give {low} or more")
+            raise argparse.ArgumentTypeError(f"{value} is too small: give " +
+                                             ("a positive number" if low == 1 else f"{low} or more"))
         return value
     return check
 
@@ -156,7 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--json", action="store_true", help="print the result as JSON")
         v.add_argument("--images", type=POSITIVE, default=None,
                        help="test images to run, 1 or more (default: all of DIR/vectors.npz, else one random image)")
-        v.add_argument("--force", action="store_true", help=f"replace a {verb}.json of other images or another design")
+        v.add_argument("--force", action="store_true", help=f"replace {verb}.json without keeping a copy of a result of another design or of more images")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run", help="the run folder of `codesign search --out`")

@@ -157,9 +157,12 @@ def _read_image_folder(folder: Path, classes: list[str], size: tuple[int, int]):
     for index, cls in enumerate(classes):
         for path in sorted((folder / cls).iterdir()) if (folder / cls).is_dir() else []:
             if path.suffix.lower() in IMAGE_SUFFIXES:
-                with Image.open(path) as im:
-                    im = im.convert("RGB").resize((size[1], size[0]), Image.BILINEAR)
-                    images.append(np.asarray(im, dtype=np.uint8))
+                try:
+                    with Image.open(path) as im:
+                        im = im.convert("RGB").resize((size[1], size[0]), Image.BILINEAR)
+                        images.append(np.asarray(im, dtype=np.uint8))
+                except (OSError, ValueError, SyntaxError) as e:   # PIL's errors for a damaged file
+                    raise CodesignError(f"{path}: not a readable image ({str(e)[:80]}); replace or remove it") from None
                 labels.append(index)
     if not images:
         raise CodesignError(f"no images in {folder}/<class>/: put *.png or *.jpg files there")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -141,6 +142,7 @@ def search_section(run: Path) -> Section:
     if all("val_acc" in e for e in log):
         lines += ax.plot(epochs, [e["val_acc"] for e in log], "b.-", label="validation accuracy (left)")
     ax.set_xlabel("search epoch")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
     ax.set_ylabel("validation accuracy")
     if all("fps" in e for e in log):
         ax2 = ax.twinx()
@@ -236,7 +238,8 @@ def latency_section(run: Path, design: DesignPoint, cost) -> Section:
     ax.set_xticks(range(len(chunks)), [f"chunk {c}{' (bottleneck)' if c == slowest else ''}\n{ch.rows}x{ch.cols} "
                                        f"{ch.dataflow}" for c, ch in enumerate(chunks)], fontsize=8)
     ax.set_ylabel(f"latency per frame (us at {clock:g} MHz)")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.set_ylim(0, max(period_us, cycles.sum() / clock / len(chunks)) * 1.2)
+    ax.legend(fontsize=8, loc="upper center")
     sec.image = save(fig, run / "latency.png")
     sec.lines.append(f"Predicted {cost.fps:.0f} FPS (chunk {slowest} is the slowest, {int(cost.chunk_cycles[slowest])} "
                      f"cycles), latency {cost.latency_ms:.4f} ms, {int(cycles.sum())} cycles in all.")
@@ -366,6 +369,7 @@ def bits_section(run: Path, design: DesignPoint) -> Section:
     ax.bar(x - 0.2, w, 0.4, label="weight bits (0: no weights)")
     ax.bar(x + 0.2, a, 0.4, label="output activation bits")
     ax.set_xticks(x, names, rotation=60, ha="right", fontsize=7)
+    ax.set_xlabel("layer")
     ax.set_yticks(range(0, 9, 2))
     ax.set_ylim(0, 11)
     ax.set_ylabel("bits")

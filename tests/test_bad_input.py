@@ -19,6 +19,7 @@ from conftest import EXAMPLES
 
 from codesign import cli
 from codesign.backend import golden
+from codesign.backend.hw import prepare_result
 from codesign.backend.ir import random_params
 from codesign.design import load_design
 from codesign.files import LOCK, atomic_path
@@ -124,7 +125,7 @@ def write_cifar(folder: Path, per_batch=4, change=None):
 # ------------------------------------------------------------------------------------ options
 
 @pytest.mark.parametrize("argv,says", [
-    (["search", "--batch", "0"], "argument --batch: 0 is too small: give 1 or more"),
+    (["search", "--batch", "0"], "argument --batch: 0 is too small: give a positive number"),
     (["search", "--epochs", "0"], "argument --epochs: 0 is too small"),
     (["search", "--epochs", "-3"], "argument --epochs: -3 is too small"),
     (["search", "--steps-per-epoch", "-1"], "argument --steps-per-epoch: -1 is too small: give 0 or more"),
@@ -260,6 +261,18 @@ def test_bad_cifar_folders(capsys, tmp_path, kind, says):
     assert not (out / "design.json").exists()
 
 
+def test_a_damaged_image_in_an_image_folder(capsys, tmp_path):
+    from PIL import Image
+    for part in ("train", "val"):
+        (tmp_path / "data" / part / "cat").mkdir(parents=True)
+        for i in range(3):
+            Image.new("RGB", (8, 8), (i, 0, 0)).save(tmp_path / "data" / part / "cat" / f"{i}.png")
+    broken = tmp_path / "data" / "train" / "cat" / "1.png"
+    broken.write_bytes(broken.read_bytes()[:30])
+    refused(capsys, tmp_path, "search", "--dataset", "imagefolder", "--data-root", tmp_path / "data",
+            "--out", tmp_path / "run", "--device", "cpu", says=f"{broken}: not a readable image")
+
+
 def test_train_on_a_dataset_short_of_the_validation_split(capsys, tmp_path):
     """A design for CIFAR-10 trained on 20 images: refused before training, nothing written."""
     raw = json.loads((EXAMPLES / "single_chunk_os_int8.json").read_text())
@@ -303,12 +316,14 @@ def test_damaged_npz_in_a_project(capsys, tmp_path, hw, name):
         refused(capsys, tmp_path, verb, hw, says=f"{name}: not a readable .npz file")
 
 
-@pytest.mark.parametrize("missing", ["rtl/pe.v", "rtl/accel_params.vh", "hls/params.h", "manifest.json"])
-def test_project_missing_a_file(capsys, tmp_path, hw, missing):
+@pytest.mark.parametrize("missing,verbs", [("rtl/pe.v", ["sim"]), ("rtl/accel_params.vh", ["sim"]),
+                                           ("hls/params.h", ["csim"]), ("manifest.json", ["sim", "csim"]),
+                                           ("design.json", ["sim", "csim"])])
+def test_project_missing_a_file(capsys, tmp_path, hw, missing, verbs):
     (hw / missing).unlink()
-    for verb in ("sim", "csim"):
-        refused(capsys, tmp_path, verb, hw, says=f"regenerate it with `codesign hw --out {hw}`"
-                if missing != "manifest.json" else "no manifest.json")
+    for verb in verbs:
+        refused(capsys, tmp_path, verb, hw, says={"manifest.json": "no manifest.json", "design.json": "no such design file"}
+                .get(missing, f"the project lacks {missing}; regenerate it with `codesign hw --out {hw}`"))
 
 
 def test_a_refused_hw_leaves_no_folder(capsys, tmp_path, design):
@@ -334,13 +349,21 @@ def test_hw_without_vectors_says_what_sim_runs(capsys, tmp_path, design):
     assert code == 0 and "sim and csim will run seeded random images with seeded random weights" in out
 
 
-def test_results_are_not_replaced_by_a_smaller_run(capsys, tmp_path, hw):
-    """`sim --images 2` must not silently replace a 4-frame sim.json (nor csim its csim.json)."""
+def test_a_smaller_run_keeps_the_bigger_result(capsys, hw):
+    """`sim --images 2` must not silently lose a 4-frame sim.json (nor csim its csim.json): the old
+    one is kept beside; a result of the same design and as many images is simply redone."""
     digest = json.loads((hw / "manifest.json").read_text())["design_digest"]
-    for name, verb in (("sim.json", "sim"), ("csim.json", "csim")):
-        (hw / name).write_text(json.dumps({"design_digest": digest, "images": [{"image": i} for i in range(4)]}))
-        refused(capsys, tmp_path, verb, hw, "--images", "2",
-                says=f"holds a result of 4 image(s) of design {digest}; this run (2 image(s)")
+    for name in ("sim.json", "csim.json"):
+        old = json.dumps({"design_digest": digest, "images": [{"image": i} for i in range(4)]})
+        (hw / name).write_text(old)
+        assert prepare_result(hw, name, 4, force=False) is None
+        kept = prepare_result(hw, name, 2, force=False)
+        assert kept == hw / f"{name[:-5]}-{digest}-4img.json" and kept.read_text() == old
+        assert f"kept the previous {name} (4 image(s) of design {digest}) as {kept.name}" in capsys.readouterr().err
+        kept.unlink()
+        (hw / name).write_text(json.dumps({"design_digest": "0123456789ab", "images": [{"image": 0}]}))
+        assert prepare_result(hw, name, 2, force=False).name == f"{name[:-5]}-0123456789ab-1img.json"
+        assert prepare_result(hw, name, 2, force=True) is None
 
 
 # ------------------------------------------------------------------------------------ folders you cannot write
@@ -362,13 +385,16 @@ def test_output_paths_that_cannot_be_written(capsys, tmp_path, hw, trained):
     refused(capsys, tmp_path, "report", trained.parent, says="report.md is a folder")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders; covered above by OSErrors")
-def test_read_only_folder(capsys, tmp_path, design):
-    design.parent.chmod(0o555)
-    try:
-        refused(capsys, tmp_path, "report", design.parent, says="Permission denied")
-    finally:
-        design.parent.chmod(0o755)
+def test_read_only_folders(capsys, tmp_path, trained):
+    """A folder nobody may write into: a chmod 555 one, or, as root (who writes there anyway), sysfs."""
+    folder = Path("/sys") if os.geteuid() == 0 else tmp_path / "read-only"
+    if folder != Path("/sys"):
+        folder.mkdir()
+        folder.chmod(0o555)
+    fix = "fix its permissions or choose a writable folder"
+    refused(capsys, tmp_path, "search", "--out", folder / "codesign-run", "--device", "cpu", says=fix)
+    refused(capsys, tmp_path, "hw", "--design", trained, "--out", folder / "codesign-hw", says=fix)
+    assert not (folder / "codesign-hw").exists()
 
 
 # ------------------------------------------------------------------------------------ train

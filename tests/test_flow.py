@@ -1,5 +1,5 @@
 """The whole flow through the CLI, as `make all` runs it, with shrunk settings:
-search -> train -> hw -> sim -> csim -> report, in a temporary folder (measured: 63 s alone on
+search -> train -> hw -> sim -> csim -> report, in a temporary folder whose path has a space (measured: 63 s alone on
 the 2-core machine, 98 s beside test_train.py under `-n 2`)."""
 
 import json
@@ -54,7 +54,7 @@ SIM_IMAGES = 4
 def test_search_train_hw_sim_csim_report(tmp_path):
     config = tmp_path / "tiny.toml"
     config.write_text(TINY_SEARCH)
-    run = tmp_path / "runs" / "tiny"
+    run = tmp_path / "runs" / "tiny run"    # a space in the path: make, Verilator and g++ all cope
     hw = run / "hw-zc706"
 
     run_cli("search", "--config", config, "--epochs", "1", "--target", "zc706", "--out", run, check=True)
@@ -62,7 +62,9 @@ def test_search_train_hw_sim_csim_report(tmp_path):
     check_fits(design)
     assert (run / "visited.jsonl").is_file() and (run / "search_log.jsonl").is_file()
 
-    run_cli("train", run / "design.json", "--epochs", "2", check=True)
+    proc = run_cli("train", run / "design.json", "--epochs", "2", check=True)
+    assert "\r" not in proc.stderr and "\x1b" not in proc.stderr          # no progress bars into a pipe
+    assert "train epoch 2/2: loss " in proc.stdout
     design = load_design(run / "design.json")
     assert design.weights == "weights.npz" and set(design.accuracy) == {"float", "fake_quant", "integer"}
     vectors = np.load(run / "vectors.npz")

@@ -4,7 +4,8 @@ The steps, each a function of its own: load and check the design against the tar
 to the IR, render the Verilog project, render the HLS project, write the manifest. A refused
 design leaves no folder behind; a folder holding another design's project is replaced only with
 --force. Also the checks `sim` and `csim` share: a project folder complete and readable, and a
-result file (sim.json, csim.json) replaced only by a run of the same design and images.
+result file (sim.json, csim.json) of another design or of more images kept as a copy before a
+new run replaces it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from codesign.errors import CodesignError
 from codesign.files import check_writable, read_npz, run_lock, write_text
 from codesign.targets import load_target
 
-RESULTS = ("sim.json", "csim.json")
+RESULTS = {"sim.json": "rtl", "csim.json": "hls"}   # result file -> the project part it checks
 
 
 def retarget(design: DesignPoint, target_name: str | None) -> DesignPoint:
@@ -98,22 +99,20 @@ def generate(design_path: str | Path, out_dir: str | Path, target_name: str | No
         raise
 
 
-def project_files(hw_dir: Path) -> list[Path]:
+def project_files(hw_dir: Path, part: str) -> list[Path]:
+    """The files `sim` (part "rtl") or `csim` (part "hls") reads from a project folder."""
     from codesign.backend.verilog import rtl_sources
     rtl, hls = hw_dir / "rtl", hw_dir / "hls"
-    return [hw_dir / "design.json", *rtl_sources(rtl), rtl / "accel_params.vh",
-            *(hls / name for name in ("params.h", "accel.h", "accel.cpp", "tb.cpp"))]
+    if part == "rtl":
+        return [*rtl_sources(rtl), rtl / "accel_params.vh"]
+    return [hls / name for name in ("params.h", "accel.h", "accel.cpp", "tb.cpp")]
 
 
 def load_project(hw_dir: str | Path) -> tuple[DesignPoint, list, dict]:
     """The design, integer params and manifest of a generated project folder (for sim and csim),
-    every file they read checked first."""
+    the files they read checked first."""
     hw_dir = Path(hw_dir)
     manifest = load_manifest(hw_dir)
-    missing = [str(p.relative_to(hw_dir)) for p in project_files(hw_dir) if not p.is_file()]
-    if missing:
-        raise CodesignError(f"{hw_dir}: the project lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
-                            f"regenerate it with `codesign hw --out {hw_dir}`")
     design = load_design(hw_dir / "design.json")
     if (hw_dir / "vectors.npz").is_file():
         read_npz(hw_dir / "vectors.npz", f"regenerate the project with `codesign hw --out {hw_dir}`")
@@ -133,29 +132,38 @@ def load_manifest(hw_dir: str | Path) -> dict:
     return manifest
 
 
-def prepare_result(hw_dir: str | Path, name: str, count: int | None, force: bool) -> None:
-    """Before `sim`/`csim` run: refuse to replace DIR/name holding a result of another design or of
-    another number of images (unless --force), check it can be written, and say on stderr what will
-    be simulated when DIR has no test vectors."""
+def prepare_result(hw_dir: str | Path, name: str, count: int | None, force: bool) -> Path | None:
+    """Before `sim`/`csim` run: check the project part they read and that DIR/name can be written;
+    keep a copy of a DIR/name of another design or of more images (unless --force), so the new run
+    loses nothing; say on stderr what will be simulated when DIR has no test vectors. Returns the
+    copy's path, if one was made."""
     from codesign.backend.vectors import choose_images
     hw_dir = Path(hw_dir)
     design, _, manifest = load_project(hw_dir)
+    missing = [str(p.relative_to(hw_dir)) for p in project_files(hw_dir, RESULTS[name]) if not p.is_file()]
+    if missing:
+        raise CodesignError(f"{hw_dir}: the project lacks {', '.join(missing[:3])}{' ...' if len(missing) > 3 else ''}; "
+                            f"regenerate it with `codesign hw --out {hw_dir}`")
     images, source, _ = choose_images(design, hw_dir, count)
     path = hw_dir / name
     check_writable(path)
-    if not force and path.is_file():
-        try:
-            old = json.loads(path.read_text())
-            old_digest, old_images = old["design_digest"], len(old["images"])
-        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
-            old_digest, old_images = manifest["design_digest"], len(images)  # not a result worth keeping
-        if (old_digest, old_images) != (manifest["design_digest"], len(images)):
-            raise CodesignError(f"{path} holds a result of {old_images} image(s) of design {old_digest}; this run "
-                                f"({len(images)} image(s) of {manifest['design_digest']}) would replace it: pass "
-                                f"--force to replace it, or copy it away first")
     if source != "vectors.npz":
         print(f"note: {hw_dir} has no vectors.npz (the design is untrained); simulating {len(images)} seeded random "
               f"image(s){'' if design.weights else ' with seeded random weights'}", file=sys.stderr)
+    if force or not path.is_file():
+        return None
+    try:
+        old = json.loads(path.read_text())
+        old_digest, old_images = str(old["design_digest"]), len(old["images"])
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+        return None  # not a result worth keeping
+    if old_digest == manifest["design_digest"] and old_images <= len(images):
+        return None  # the new run covers it
+    keep = path.with_name(f"{path.stem}-{old_digest[:12]}-{old_images}img{path.suffix}")
+    shutil.copyfile(path, keep)
+    print(f"note: kept the previous {name} ({old_images} image(s) of design {old_digest[:12]}) as {keep.name}; "
+          f"--force replaces it without a copy", file=sys.stderr)
+    return keep
 
 
 def sim_build_dir(hw_dir: Path) -> Path:

@@ -95,7 +95,7 @@ class Trainer:
         try:
             state = torch.load(self.checkpoint, map_location=self.settings.device, weights_only=False)
             digest = state["digest"]
-        except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError,
+        except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError,
                 TypeError) as e:
             raise CodesignError(f"{self.checkpoint}: unreadable checkpoint ({type(e).__name__}); it was cut short or "
                                 f"is not a training checkpoint: delete it and run without --resume") from None

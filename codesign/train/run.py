@@ -96,9 +96,7 @@ def main(args) -> int:
     design_path = Path(args.design)
     design = load_design(design_path)
     check_not_trained(design, design_path, args)
-    epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs
-    if epochs < 1:
-        raise CodesignError(f"--epochs {epochs}: train for at least one epoch")
+    epochs = DEFAULT_EPOCHS if args.epochs is None else args.epochs   # the CLI checked it is >= 1
     device = pick_device(args.device)
     with run_lock(design_path.parent, "train"):
         for name in ("train_checkpoint.pt", "weights.npz", "vectors.npz", "train_log.json", design_path.name):
