@@ -263,3 +263,25 @@ def test_the_smaller_board_pushes_bits_down():
     big_w, big_a = bit_gradients("zc706")
     assert small_w < 0 and small_a < 0
     assert small_w < big_w and small_a < big_a
+
+
+@pytest.mark.slow
+def test_pareto_writes_n_designs_from_the_most_accurate_to_the_cheapest(tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL.replace("epochs = 6", "epochs = 4"))
+    r = cli("--config", "small.toml", "--out", "sweep", "--pareto", "3", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    front = json.loads((tmp_path / "sweep" / "front.json").read_text())
+    assert [p["point"] for p in front] == [0, 1, 2] and front[0]["target_fps"] is None
+    designs = [load_design(tmp_path / "sweep" / p["design"]) for p in front]
+    for p, d in zip(front, designs):
+        assert np.isclose(p["fps"], evaluate(d).fps)
+    # targets: geometric from the accuracy-only design's FPS to the cheapest network's
+    ratio = front[2]["target_fps"] / front[1]["target_fps"]
+    assert np.isclose(front[1]["target_fps"] / front[0]["fps"], ratio)
+    assert front[2]["fps"] > front[0]["fps"]
+    for p in front:   # on the front: no other point at least as accurate and as fast, better in one
+        beaten = any(q["val_acc"] >= p["val_acc"] and q["fps"] >= p["fps"] and (q["val_acc"], q["fps"]) !=
+                     (p["val_acc"], p["fps"]) for q in front)
+        assert p["on_front"] == (not beaten)
+    again = cli("--config", "small.toml", "--out", "sweep", "--pareto", "3", cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a Pareto sweep" in again.stderr
