@@ -285,3 +285,24 @@ def test_pareto_writes_n_designs_from_the_most_accurate_to_the_cheapest(tmp_path
         assert p["on_front"] == (not beaten)
     again = cli("--config", "small.toml", "--out", "sweep", "--pareto", "3", cwd=tmp_path)
     assert again.returncode == 2 and "already holds a Pareto sweep" in again.stderr
+
+
+def test_augmentation_is_a_padded_crop_and_flip_and_reproducible():
+    from codesign.search.batches import PAD, Batches, augment
+    x = torch.rand(16, 3, 8, 8)
+    out = augment(x, torch.Generator().manual_seed(3))
+    assert torch.equal(out, augment(x, torch.Generator().manual_seed(3)))
+    padded = F.pad(x, (PAD,) * 4)
+    shifts = set()
+    for i in range(len(x)):
+        found = [(dy, dx, flip) for dy in range(2 * PAD + 1) for dx in range(2 * PAD + 1) for flip in (0, 1)
+                 if torch.equal(out[i], (lambda w: w.flip(-1) if flip else w)(padded[i, :, dy:dy + 8, dx:dx + 8]))]
+        assert found, i
+        shifts.add(found[0])
+    assert len(shifts) > 4                          # one draw per image
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8, 3), dtype=np.uint8)
+    batches = Batches(images, np.arange(40), 16, "cpu", seed=0, salt=0)
+    first = [torch.cat([x for x, _ in batches.epoch(e, 3)]) for e in (0, 0, 1)]
+    assert torch.equal(first[0], first[1]) and not torch.equal(first[0], first[2])
+    x, y = next(batches.epoch(0, 1))                # labels = indices: each image is its own, scaled
+    assert torch.equal(x, torch.from_numpy(images[y.numpy()]).permute(0, 3, 1, 2).float() / 255)
