@@ -72,37 +72,40 @@ def main() -> None:
     p.add_argument("--random", type=int, default=6)
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--out", default="runs/pareto-bench")
+    p.add_argument("--only", choices=["random", "search"], default=None, help="one half (to run them apart)")
     args = p.parse_args()
     torch.set_num_threads(1)
     config, target = load_config(dataset="digits"), load_target("zc706")
     rows = []
     for seed in args.seeds:
         run = Path(args.out) / f"seed{seed}"
-        if not (run / "front.json").is_file():
-            codesign("search", "--pareto", str(args.points), "--seed", str(seed), "--out", str(run))
-        for point in json.loads((run / "front.json").read_text()):
-            d = trained(run / point["design"])
-            rows.append(dict(seed=seed, kind=f"search p{point['point']}", fps=d.predicted.fps,
-                             acc=d.accuracy["integer"], float=d.accuracy["float"], blocks=point["blocks"],
-                             target=point["target_fps"]))
-        rng = np.random.default_rng(1000 + seed)
-        for r in range(args.random):
-            path = run / f"random{r}" / "design.json"
-            choice = random_choice(config, rng)
-            blocks = choice[0]
-            if not path.is_file():
-                torch.manual_seed(r)
-                save_design(random_design(config, target, choice, seed, f"random{r}"), path)
-            d = trained(path)
-            rows.append(dict(seed=seed, kind=f"random {r}", fps=d.predicted.fps, acc=d.accuracy["integer"],
-                             float=d.accuracy["float"], blocks=blocks, target=None))
+        if args.only != "search":
+            rng = np.random.default_rng(1000 + seed)
+            for r in range(args.random):
+                path = run / f"random{r}" / "design.json"
+                choice = random_choice(config, rng)
+                blocks = choice[0]
+                if not path.is_file():
+                    torch.manual_seed(r)
+                    save_design(random_design(config, target, choice, seed, f"random{r}"), path)
+                d = trained(path)
+                rows.append(dict(seed=seed, kind=f"random {r}", fps=d.predicted.fps, acc=d.accuracy["integer"],
+                                 float=d.accuracy["float"], blocks=blocks, target=None))
+        if args.only != "random":
+            if not (run / "front.json").is_file():
+                codesign("search", "--pareto", str(args.points), "--seed", str(seed), "--out", str(run))
+            for point in json.loads((run / "front.json").read_text()):
+                d = trained(run / point["design"])
+                rows.append(dict(seed=seed, kind=f"search p{point['point']}", fps=d.predicted.fps,
+                                 acc=d.accuracy["integer"], float=d.accuracy["float"], blocks=point["blocks"],
+                                 target=point["target_fps"]))
     print(f"digits on zc706, `codesign train` (24 epochs), test accuracy of the integer model; seeds {args.seeds}")
     print(f"{'seed':>4} {'design':<10} {'target FPS':>10} {'FPS':>8} {'int acc':>7} {'float':>6}  blocks")
     for r in rows:
         goal = f"{r['target']:.0f}" if r["target"] else "-"
         print(f"{r['seed']:>4} {r['kind']:<10} {goal:>10} {r['fps']:>8.0f} {r['acc']:>7.4f} {r['float']:>6.3f}  "
               + " ".join(b.replace("mb_", "") for b in r["blocks"]))
-    for seed in args.seeds:
+    for seed in [] if args.only else args.seeds:
         mine = [r for r in rows if r["seed"] == seed and r["kind"].startswith("search")]
         rand = [r for r in rows if r["seed"] == seed and r["kind"].startswith("random")]
         beaten = sum(any(dominates(m, q) for m in mine) for q in rand)
