@@ -263,3 +263,46 @@ def test_the_smaller_board_pushes_bits_down():
     big_w, big_a = bit_gradients("zc706")
     assert small_w < 0 and small_a < 0
     assert small_w < big_w and small_a < big_a
+
+
+@pytest.mark.slow
+def test_pareto_writes_n_designs_from_the_most_accurate_to_the_cheapest(tmp_path):
+    (tmp_path / "small.toml").write_text(SMALL.replace("epochs = 6", "epochs = 4"))
+    r = cli("--config", "small.toml", "--out", "sweep", "--pareto", "3", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    front = json.loads((tmp_path / "sweep" / "front.json").read_text())
+    assert [p["point"] for p in front] == [0, 1, 2] and front[0]["target_fps"] is None
+    designs = [load_design(tmp_path / "sweep" / p["design"]) for p in front]
+    for p, d in zip(front, designs):
+        assert np.isclose(p["fps"], evaluate(d).fps)
+    # targets: geometric from the accuracy-only design's FPS to the cheapest network's
+    ratio = front[2]["target_fps"] / front[1]["target_fps"]
+    assert np.isclose(front[1]["target_fps"] / front[0]["fps"], ratio)
+    assert front[2]["fps"] > front[0]["fps"]
+    for p in front:   # on the front: no other point at least as accurate and as fast, better in one
+        beaten = any(q["val_acc"] >= p["val_acc"] and q["fps"] >= p["fps"] and (q["val_acc"], q["fps"]) !=
+                     (p["val_acc"], p["fps"]) for q in front)
+        assert p["on_front"] == (not beaten)
+    again = cli("--config", "small.toml", "--out", "sweep", "--pareto", "3", cwd=tmp_path)
+    assert again.returncode == 2 and "already holds a Pareto sweep" in again.stderr
+
+
+def test_augmentation_is_a_padded_crop_and_flip_and_reproducible():
+    from codesign.search.batches import PAD, Batches, augment
+    x = torch.rand(16, 3, 8, 8)
+    out = augment(x, torch.Generator().manual_seed(3))
+    assert torch.equal(out, augment(x, torch.Generator().manual_seed(3)))
+    padded = F.pad(x, (PAD,) * 4)
+    shifts = set()
+    for i in range(len(x)):
+        found = [(dy, dx, flip) for dy in range(2 * PAD + 1) for dx in range(2 * PAD + 1) for flip in (0, 1)
+                 if torch.equal(out[i], (lambda w: w.flip(-1) if flip else w)(padded[i, :, dy:dy + 8, dx:dx + 8]))]
+        assert found, i
+        shifts.add(found[0])
+    assert len(shifts) > 4                          # one draw per image
+    images = np.random.default_rng(0).integers(0, 256, (40, 8, 8, 3), dtype=np.uint8)
+    batches = Batches(images, np.arange(40), 16, "cpu", seed=0, salt=0)
+    first = [torch.cat([x for x, _ in batches.epoch(e, 3)]) for e in (0, 0, 1)]
+    assert torch.equal(first[0], first[1]) and not torch.equal(first[0], first[2])
+    x, y = next(batches.epoch(0, 1))                # labels = indices: each image is its own, scaled
+    assert torch.equal(x, torch.from_numpy(images[y.numpy()]).permute(0, 3, 1, 2).float() / 255)

@@ -193,12 +193,13 @@ class JointSearch:
         design = self.update_accelerator(self.s.accel_steps, tau)
         cost = evaluate(design, self.opts.target)
         entry = visited_entry(epoch, self.val_accuracy(), self.derived_choice(), design, cost)
-        if searching:
-            if self.opts.target_fps:
-                self.lagrange = next_lagrange(self.lagrange, cost.fps, self.opts.target_fps, self.s.lagrange_lr)
-                entry["lagrange"] = self.lagrange
-            self.checks.append({**entry, "design": design.model_dump(mode="json")})
+        if searching and self.opts.target_fps:
+            self.lagrange = next_lagrange(self.lagrange, cost.fps, self.opts.target_fps, self.s.lagrange_lr)
+            entry["lagrange"] = self.lagrange
         append_jsonl(self.opts.out / VISITED, entry)
+        entry = {**entry, "design": design.model_dump(mode="json")}
+        if searching:
+            self.checks.append(entry)
         return entry
 
     # ---- the loop -------------------------------------------------------------------------
