@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("dir")
         v.add_argument("--json", action="store_true")
         v.add_argument("--images", type=int, default=None, help="test images to run (trained designs)")
+    s = sub.choices["sim"].add_argument_group("simulated DRAM (defaults: the target file's latencies, no stalls)")
+    s.add_argument("--read-latency", type=int, default=None, help="cycles from AR to the first R beat")
+    s.add_argument("--write-latency", type=int, default=None, help="cycles from the last W beat to B")
+    s.add_argument("--beat-cycles", type=int, default=None, help="cycles per data beat (bandwidth cap)")
+    s.add_argument("--stall-pct", type=int, default=0, help="random backpressure on AR, R, AW, W, B (0..99 %%)")
+    s.add_argument("--mem-seed", type=int, default=1, help="seed of the backpressure")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run")
