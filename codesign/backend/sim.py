@@ -70,8 +70,9 @@ def sim_memory(target, read_latency=None, write_latency=None, beat_cycles=None) 
     mem = MemoryTiming(read_latency=base.read_latency if read_latency is None else read_latency,
                        write_latency=base.write_latency if write_latency is None else write_latency,
                        beat_cycles=base.beat_cycles if beat_cycles is None else beat_cycles)
-    if min(mem.read_latency, mem.write_latency, mem.beat_cycles) < 1:
-        raise CodesignError(f"memory timing {mem}: latencies and beat cycles must be >= 1")
+    values = (mem.read_latency, mem.write_latency, mem.beat_cycles)
+    if min(values) < 1 or max(values) > 0xFFFF:
+        raise CodesignError(f"memory timing {mem}: give latencies and beat cycles from 1 to 65535")
     return mem
 
 
@@ -95,6 +96,8 @@ def simulate(hw_dir: str | Path, images: int | None = None, read_latency: int | 
     """Run the RTL of a generated project on its test images; the result documented in docs/verilog.md."""
     if not 0 <= stall_pct <= 99:
         raise CodesignError(f"--stall-pct {stall_pct}: give a percentage from 0 to 99")
+    if not 0 <= mem_seed < 1 << 32:
+        raise CodesignError(f"--mem-seed {mem_seed}: give a seed from 0 to 2^32 - 1")
     hw_dir = Path(hw_dir).resolve()   # cocotb runs in the build folder
     design, params, manifest = load_project(hw_dir)
     rtl_dir = hw_dir / "rtl"
@@ -109,8 +112,8 @@ def simulate(hw_dir: str | Path, images: int | None = None, read_latency: int | 
     frames = len(images)
     if frames > runner.MAX_FRAMES:
         raise CodesignError(f"--images {frames}: the simulated DRAM holds {runner.MAX_FRAMES} frames; ask for fewer")
-    build_once(runner, rtl_dir, build_dir, ir)
     memory = sim_memory(load_target(design.accelerator.target), read_latency, write_latency, beat_cycles)
+    build_once(runner, rtl_dir, build_dir, ir)
     cost = evaluate(design, memory=memory)
     periods = pipeline_periods(cost.chunk_cycles, frames)
     settings = {"rd_lat": memory.read_latency, "wr_lat": memory.write_latency, "beat_gap": memory.beat_cycles,
