@@ -93,6 +93,13 @@ def targets_help() -> str:
 POSITIVE, NON_NEGATIVE = _int_at_least(1), _int_at_least(0)
 
 
+def percent(text: str) -> int:
+    value = NON_NEGATIVE(text)
+    if value > 99:
+        raise argparse.ArgumentTypeError(f"{value} is too large: give 0 to 99")
+    return value
+
+
 def add_device(p) -> None:
     p.add_argument("--device", type=device, default=None, help="cpu, cuda or cuda:N (default: cuda when present)")
     p.add_argument("--seed", type=NON_NEGATIVE, default=0, help="random seed (default 0)")
@@ -158,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("--images", type=POSITIVE, default=None,
                        help="test images to run, 1 or more (default: all of DIR/vectors.npz, else one random image)")
         v.add_argument("--force", action="store_true", help=f"replace {verb}.json without keeping a copy of a result of another design or of more images")
+    s = sub.choices["sim"].add_argument_group("simulated DRAM (defaults: the target file's latencies, no stalls)")
+    s.add_argument("--read-latency", type=NON_NEGATIVE, default=None, help="cycles from AR to the first R beat")
+    s.add_argument("--write-latency", type=NON_NEGATIVE, default=None, help="cycles from the last W beat to B")
+    s.add_argument("--beat-cycles", type=POSITIVE, default=None, help="cycles per data beat (bandwidth cap)")
+    s.add_argument("--stall-pct", type=percent, default=0, help="random backpressure on AR, R, AW, W, B (0..99 %%)")
+    s.add_argument("--mem-seed", type=NON_NEGATIVE, default=1, help="seed of the backpressure")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run", help="the run folder of `codesign search --out`")

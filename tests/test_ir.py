@@ -5,7 +5,6 @@ import pytest
 
 from codesign.backend import golden
 from codesign.backend.ir import ALIGN, PARAM_RECORD, dram_bytes, dram_image, lower, read_tensor
-from codesign.cost import evaluate
 from codesign.design import load_design
 
 
@@ -22,7 +21,6 @@ def test_memory_map(example_path, name):
     for (a, size), (b, _) in zip(regions, regions[1:]):
         assert a % ALIGN == 0 and a + size <= b            # aligned, no overlap
     assert regions[-1][0] + regions[-1][1] <= ir.dram_size
-    assert [j.predicted_cycles for j in ir.layers] == evaluate(design).layer_cycles.tolist()
     assert [j.chunk for j in ir.layers] == [design.chunk_of(i) for i in range(len(design.layers))]
     add = next(j for j in ir.layers if j.kind == "add")
     assert add.in_addrs == [ir.layers[add.inputs[0]].out_addr, ir.layers[add.inputs[1]].out_addr]

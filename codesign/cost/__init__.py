@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from codesign.cost.model import (BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
-                                 layer_cycles, scalesim_compute_cycles)
+                                 layer_cycles, memory_timing, scalesim_compute_cycles)
 from codesign.cost.resources import TOP_FF, TOP_LUT, asic_area_mm2, asic_energy_uj, fpga_resources
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
 from codesign.errors import CodesignError
@@ -80,13 +80,14 @@ class DesignCost:
                          latency_ms=self.latency_ms, resources=self.resources)
 
 
-def evaluate(design: DesignPoint, target: Target | None = None) -> DesignCost:
+def evaluate(design: DesignPoint, target: Target | None = None, memory=None) -> DesignCost:
+    """The design's costs; memory (a MemoryTiming) overrides the target file's DRAM timing."""
     target = target or load_target(design.accelerator.target)
     L = layer_arrays(design)
     ch = chunk_arrays(design)
     total, compute, dram = layer_cycles(L, ch["rows"], ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"],
                                         ch["weights_outer"], ch["first_in_chunk"], ch["last_in_chunk"],
-                                        dram_bytes_per_cycle(target))
+                                        dram_bytes_per_cycle(target), memory or memory_timing(target))
     n_chunks = len(design.accelerator.chunks)
     chunk_cycles = np.bincount(ch["chunk"], weights=total, minlength=n_chunks).astype(np.int64)
     clock_hz = design.accelerator.clock_mhz * 1e6

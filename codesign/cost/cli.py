@@ -8,7 +8,7 @@ import json
 import numpy as np
 
 from codesign.cost import check_fits, evaluate
-from codesign.cost.model import LayerArrays, dram_bytes_per_cycle, layer_cycles, scalesim_compute_cycles
+from codesign.cost.model import LayerArrays, dram_bytes_per_cycle, layer_cycles, memory_timing, scalesim_compute_cycles
 from codesign.design import load_design
 from codesign.errors import CodesignError
 from codesign.targets import load_target
@@ -25,7 +25,8 @@ def gemm_report(rows: int, cols: int, dataflow: str, m: int, n: int, k: int, tar
                         macs=np.int64(m * n * k), w_bits=np.int64(8), a_bits=np.int64(8))
     # A lone GEMM: operands come from and results go to DRAM, buffers large enough to hold them.
     big = np.int64(1 << 40)
-    total, array, dram = layer_cycles(layer, rows, cols, ws, big, big, True, True, True, dram_bytes_per_cycle(target))
+    total, array, dram = layer_cycles(layer, rows, cols, ws, big, big, True, True, True, dram_bytes_per_cycle(target),
+                                      memory_timing(target))
     folds = -(-(k if ws else m) // rows) * -(-n // cols)
     return {"rows": rows, "cols": cols, "dataflow": dataflow, "m": m, "n": n, "k": k, "folds": folds,
             "compute_cycles": compute, "array_cycles": int(array), "dram_cycles": int(dram),

@@ -16,18 +16,24 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 * Our array runs each fold in the same P cycles plus FOLD_OVERHEAD cycles the controller spends
   between folds (draining the OS accumulators through the requantiser row by row / reloading
   WS weights), and LAYER_OVERHEAD cycles per layer (start, last write-back): `array_cycles`.
-  These two constants are what the RTL measures; `tests/test_rtl_cycles.py` holds them to it.
+  These two constants are the controller's; tests/test_rtl_sim.py compares the model's layer
+  cycles with the RTL's counters exactly.
 * Non-GEMM layers (pool, add) run on the chunk's C vector lanes, one output element per lane:
   ceil(outputs / C) groups of (vec_elems / outputs) reduction steps (the pool window, the
   global-pool pixels, 1 for add) plus VECTOR_OVERHEAD: `vector_cycles`.
 * The RTL's schedule per layer is sequential, and `layer_cycles` describes exactly it:
   load each input tensor, then the layer's parameter block (weights padded to 64 bytes, then 8
   bytes per output channel; 8 more for add), compute, drain (OS: the last fold's R rows of
-  results through the requantisers), store the output. Each AXI transfer moves 64-byte bursts
-  of one beat per `bytes_per_cycle` bytes, and costs DMA_OVERHEAD cycles to start plus
-  READ_BURST_OVERHEAD / WRITE_BURST_OVERHEAD per burst (cocotbext-axi AxiRam's latency as
-  measured, the handshakes of one burst in flight at a time). Activations go back to DRAM
-  after every layer; there is no overlap of transfers and compute.
+  results through the requantisers), store the output. Each AXI transfer (`transfer_cycles`)
+  moves 64-byte bursts, one at a time, of `bytes_per_cycle`-byte beats: DMA_OVERHEAD cycles to
+  start and finish it, and per burst its beats (beat_cycles apart: the memory's bandwidth cap)
+  plus READ_HANDSHAKE + the memory's read latency (AR to first R beat), or WRITE_HANDSHAKE + its
+  write latency (last W beat to B). The memory's timing (`MemoryTiming`) comes from the target
+  file (`memory_timing`); these constants are the DMA's (templates/verilog/rtl/axi_dma.v), and
+  tests/test_rtl_sim.py holds the sum to the RTL's counters under several memory timings.
+  Activations go back to DRAM after every layer; there is no overlap of transfers and compute.
+  With random backpressure the RTL takes at least these cycles and at most these plus one
+  cycle per stalled handshake (the simulated memory counts them), the bound `codesign sim` checks.
 * A layer whose activations (inputs + output) or parameters do not fit act_buf / wgt_buf is
   rejected by the Verilog backend (it does not tile); the model charges such a layer the DRAM
   traffic of re-reading its spilled operands (weights_outer: the input once per weight tile;
@@ -49,8 +55,8 @@ FOLD_OVERHEAD = 2    # cycles per fold beyond SCALE-Sim's P: the operand registe
 LAYER_OVERHEAD = 5   # cycles per GEMM layer: controller start/end, the requantiser pipeline
 VECTOR_OVERHEAD = 5  # the same for a pool/add layer on the vector lanes
 DMA_OVERHEAD = 3     # cycles to start one AXI transfer (a tensor or a parameter block) and see it done
-READ_BURST_OVERHEAD = 3   # cycles per read burst beyond its beats (AR handshake + AxiRam latency)
-WRITE_BURST_OVERHEAD = 4  # cycles per write burst beyond its beats (AW handshake + B response)
+READ_HANDSHAKE = 1   # per read burst: the cycle axi_dma takes to raise ARVALID
+WRITE_HANDSHAKE = 2  # per write burst: the cycle to raise AWVALID, the cycle from AW to the first W beat
 BURST_BYTES = 64     # one AXI burst moves one 64-byte block (the IR aligns every region to it)
 PARAM_BYTES_PER_CHANNEL = 8  # int32 bias, uint16 multiplier, uint8 shift, 1 pad byte
 
@@ -139,10 +145,28 @@ def vector_cycles(cols, vec_elems, out_elems=None):
     return xp.where(vec_elems > 0, ceil_div(outs, cols) * steps + VECTOR_OVERHEAD, 0)
 
 
-def transfer_cycles(nbytes, bytes_per_cycle, burst_overhead):
-    """Cycles of one AXI transfer of nbytes (0 bytes: no transfer)."""
+@dataclass(frozen=True)
+class MemoryTiming:
+    """The DRAM as the accelerator's AXI masters see it (sim/hdl/axi_mem_port.v simulates it)."""
+
+    read_latency: int = 2    # cycles from the AR handshake to the first R beat (>= 1)
+    write_latency: int = 2   # cycles from the last W beat to BVALID (>= 1)
+    beat_cycles: int = 1     # cycles per data beat within a burst (>= 1; > 1 where the DRAM caps the port)
+
+
+def memory_timing(target) -> MemoryTiming:
+    """The target file's DRAM latencies; the beat rate from its bandwidth against the AXI width."""
+    beat_bytes = target.axi_data_bits // 8
+    return MemoryTiming(read_latency=target.dram_read_latency_cycles, write_latency=target.dram_write_latency_cycles,
+                        beat_cycles=max(1, -(-beat_bytes // max(1, int(target.dram_bytes_per_cycle)))))
+
+
+def transfer_cycles(nbytes, bytes_per_cycle, burst_overhead, beat_cycles=1):
+    """Cycles of one AXI transfer of nbytes (0 bytes: no transfer): bursts of BURST_BYTES, one at
+    a time, each burst_overhead cycles plus its beats, beat_cycles apart."""
     xp = _xp(nbytes)
-    cycles = ceil_div(nbytes, bytes_per_cycle) + burst_overhead * ceil_div(nbytes, BURST_BYTES) + DMA_OVERHEAD
+    beats, bursts = ceil_div(nbytes, bytes_per_cycle), ceil_div(nbytes, BURST_BYTES)
+    cycles = beats + (beat_cycles - 1) * (beats - bursts) + burst_overhead * bursts + DMA_OVERHEAD
     return xp.where(nbytes > 0, cycles, 0)
 
 
@@ -152,8 +176,10 @@ def dram_bytes_per_cycle(target) -> int:
 
 
 def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_bytes,
-                 weights_outer, first_in_chunk, last_in_chunk, bytes_per_cycle):
+                 weights_outer, first_in_chunk, last_in_chunk, bytes_per_cycle, memory: MemoryTiming = MemoryTiming()):
     """Cycles of each layer on its chunk; all chunk arguments broadcast against the layers.
+
+    bytes_per_cycle is the AXI beat's bytes, memory the DRAM's timing (`memory_timing(target)`).
 
     Returns (total, compute, dram) cycles, each broadcast to the common shape.
     """
@@ -167,9 +193,10 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     # an add reads two tensors of its output's size (LayerArrays has no kind: in = 2 out = 2 vec)
     is_add = ~gemm & (L.in_bytes == 2 * L.out_bytes) & (L.vec_elems == L.out_bytes)
     n_in = xp.where(is_add, 2, 1)
-    loads = n_in * transfer_cycles(L.in_bytes // n_in, bytes_per_cycle, READ_BURST_OVERHEAD) \
-        + transfer_cycles(L.w_bytes, bytes_per_cycle, READ_BURST_OVERHEAD)
-    store = transfer_cycles(L.out_bytes, bytes_per_cycle, WRITE_BURST_OVERHEAD)
+    read = READ_HANDSHAKE + memory.read_latency
+    loads = n_in * transfer_cycles(L.in_bytes // n_in, bytes_per_cycle, read, memory.beat_cycles) \
+        + transfer_cycles(L.w_bytes, bytes_per_cycle, read, memory.beat_cycles)
+    store = transfer_cycles(L.out_bytes, bytes_per_cycle, WRITE_HANDSHAKE + memory.write_latency, memory.beat_cycles)
 
     # operands that do not fit the buffers: the extra traffic of re-reading them
     half_wgt = maximum(wgt_buf_bytes // 2, 1)

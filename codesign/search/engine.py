@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from codesign.cost import layer_arrays
-from codesign.cost.model import dram_bytes_per_cycle, layer_cycles
+from codesign.cost.model import dram_bytes_per_cycle, layer_cycles, memory_timing
 from codesign.cost.resources import TOP_FF, TOP_LUT, asic_area_mm2, asic_energy_uj, fpga_resources
 from codesign.design import GEMM_KINDS, Accelerator, Chunk, Dataset, DesignPoint, Layer, layer_in_bits
 from codesign.errors import CodesignError
@@ -69,7 +69,8 @@ class CostTables:
         last = torch.tensor([False, True, False, True], device=device)[None, :, None]
         bpc = dram_bytes_per_cycle(target)
         total, _, dram = layer_cycles(L, g["rows"], g["cols"], g["ws"], g["act_buf_kib"] * 1024,
-                                      g["wgt_buf_kib"] * 1024, g["weights_outer"], first, last, bpc)
+                                      g["wgt_buf_kib"] * 1024, g["weights_outer"], first, last, bpc,
+                                      memory_timing(target))
         shape = (len(design.layers), 4, len(grid))
         self.cycles = torch.broadcast_to(total, shape).double().contiguous()           # (layers, 4, G)
         self.energy = None

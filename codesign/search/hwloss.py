@@ -14,7 +14,7 @@ from __future__ import annotations
 import torch
 
 from codesign.cost import layer_figures
-from codesign.cost.model import LayerArrays, dram_bytes_per_cycle, layer_cycles
+from codesign.cost.model import LayerArrays, dram_bytes_per_cycle, layer_cycles, memory_timing
 from codesign.cost.resources import asic_energy_uj
 from codesign.search.engine import AcceleratorEngine, Candidate
 from codesign.space.network import block_layers, slots
@@ -80,6 +80,7 @@ class HardwareLoss:
 
     def _candidate_cycles(self, candidate: Candidate) -> None:
         e, fixed = self.engine, self.config.bits.fixed
+        memory = memory_timing(self.target)
         best = self._best_configs(candidate)
         g = {k: torch.as_tensor(v) for k, v in vars(e.grid).items()}
         bpc, no = dram_bytes_per_cycle(self.target), torch.tensor(False)
@@ -96,7 +97,7 @@ class HardwareLoss:
                 L = LayerArrays(**{f: torch.tensor([d[f] for d in figs])[:, None] for f in figs[0]})
                 sel = {n: v[best[k]][None, :] for n, v in g.items()}
                 total, _, _ = layer_cycles(L, sel["rows"], sel["cols"], sel["ws"], sel["act_buf_kib"] * 1024,
-                                           sel["wgt_buf_kib"] * 1024, sel["weights_outer"], no, no, bpc)
+                                           sel["wgt_buf_kib"] * 1024, sel["weights_outer"], no, no, bpc, memory)
                 per_block.append(total.double().sum(0))
                 macs.append(float(sum(d["macs"] for d in figs)))
             self.cycles.append(torch.stack(per_block))            # (candidates, widths)

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from codesign.errors import CodesignError
 
@@ -21,6 +21,11 @@ class Target(BaseModel):
     clock_mhz: float
     dram_gbps: float
     axi_data_bits: int
+    # the DRAM's latency as the accelerator's AXI masters see it, in cycles of clock_mhz
+    # (codesign.cost.model.MemoryTiming; sim/hdl/axi_mem_port.v simulates it)
+    dram_read_latency_cycles: int = Field(ge=1)     # AR handshake -> first R beat
+    dram_write_latency_cycles: int = Field(ge=1)    # last W beat -> BVALID
+    dram_latency_source: str
     source: str
     part: str | None = None
     family: str | None = None
