@@ -20,9 +20,11 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from codesign.cost import evaluate
 from codesign.errors import CodesignError
+from codesign.files import write_text
 from codesign.search.engine import probe_design
 from codesign.search.loop import CHECKPOINT, DESIGN, LOG, VISITED, JointSearch, Options
 from codesign.space.network import SKIP, expand_layers, parse_block
@@ -88,7 +90,7 @@ def run_pareto(config, opts: Options, n: int) -> list[dict]:
         start_from_warmup(out, point)
         search = JointSearch(config, dataclasses.replace(opts, out=point, target_fps=goal, name=f"p{i}"),
                              splits=first.splits)
-        search.load_checkpoint()
+        search.load_checkpoint(torch.load(point / CHECKPOINT, map_location="cpu", weights_only=False))
         designs.append((goal, search.run()))
     for name in (LOG, VISITED):
         (p0.out / f"{name}.warmup").unlink()
@@ -100,5 +102,5 @@ def run_pareto(config, opts: Options, n: int) -> list[dict]:
                            a_bits=final["a_bits"], design=str(Path(f"p{i}") / DESIGN)))
     for p, flag in zip(points, front_flags(points)):
         p["on_front"] = flag
-    (out / FRONT).write_text(json.dumps(points, indent=2) + "\n")
+    write_text(out / FRONT, json.dumps(points, indent=2) + "\n")
     return points

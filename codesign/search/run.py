@@ -96,8 +96,9 @@ def pareto_main(config, target, out: Path, args) -> int:
     if args.target_fps or args.resume:
         raise CodesignError("--pareto sweeps its own FPS targets and starts afresh: drop --target-fps / --resume")
     opts = Options(out=out, target=target, device=pick_device(args.device), seed=args.seed,
-                   data_root=args.data_root)
-    points = run_pareto(config, opts, args.pareto)
+                   data_root=args.data_root, progress=sys.stderr.isatty())
+    with run_lock(out, "search"):
+        points = run_pareto(config, opts, args.pareto)
     print(f"wrote {out / FRONT}: {len(points)} designs")
     print(f"{'point':>5} {'target FPS':>10} {'FPS':>8} {'val acc':>7} front  blocks")
     for p in points:
