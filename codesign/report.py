@@ -115,14 +115,14 @@ def pareto_section(run: Path, design: DesignPoint) -> Section:
     ax.scatter(fps, acc, s=14, alpha=0.5, label=f"visited, one per epoch ({len(visited)})")
     ax.plot(fps[front], acc[front], "r.-", label=f"Pareto front ({len(front)})")
     if final:
-        ax.scatter([float(final[-1]["fps"])], [float(final[-1]["val_acc"])], marker="*", s=160, color="k", zorder=3,
-                   label="chosen design")
+        ax.scatter([float(final[-1]["fps"])], [float(final[-1]["val_acc"])], marker="*", s=220, facecolor="none",
+                   edgecolor="k", zorder=3, label="chosen design")
     elif design.predicted:
         ax.axvline(design.predicted.fps, color="k", linestyle=":", label="chosen design's predicted FPS")
     ax.set_xscale("log")
     ax.set_xlabel("predicted FPS (cost model, log scale)")
     ax.set_ylabel("validation accuracy (supernet, during search)")
-    ax.legend(fontsize=8, loc="lower left")
+    ax.legend(fontsize=8, loc="best")
     sec.image = save(fig, run / "pareto.png")
     sec.lines.append(f"{len(visited)} designs visited, {len(front)} on the Pareto front; best accuracy {acc.max():.3f}, "
                      f"best FPS {fps.max():.0f}. Accuracies here are the supernet's on the validation split during "
