@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from codesign.device import CPU_THREADS, pick_device  # noqa: F401  (bench/ imports pick_device from here)
+from codesign.device import pick_device  # bench/ imports it from here too
 from codesign.errors import CodesignError
 from codesign.files import check_writable, run_lock
 from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
