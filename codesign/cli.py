@@ -18,6 +18,7 @@ HANDLERS = {
     "sim": "codesign.backend.sim:main",
     "csim": "codesign.backend.csim:main",
     "report": "codesign.report:main",
+    "impl": "codesign.impl:main",
 }
 
 
@@ -70,6 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
         v.add_argument("dir")
         v.add_argument("--json", action="store_true")
         v.add_argument("--images", type=int, default=None, help="test images to run (trained designs)")
+
+    i = sub.add_parser("impl", help="synthesis (ECP5: place, route, bitstream) of DIR/rtl; fits and timing")
+    i.add_argument("dir")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--timeout", type=float, default=3600.0, help="seconds per tool run (default 3600)")
+    i.add_argument("--clock", type=float, default=None, help="MHz to close at (default: the design's clock)")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run")

@@ -8,7 +8,7 @@ import numpy as np
 
 from codesign.cost.model import (BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
                                  layer_cycles, scalesim_compute_cycles)
-from codesign.cost.resources import TOP_FF, TOP_LUT, asic_area_mm2, asic_energy_uj, fpga_resources
+from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
 from codesign.errors import CodesignError
 from codesign.targets import Target, load_target
@@ -115,9 +115,11 @@ def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_c
         ws = arr(lambda c: c.dataflow == "ws")
         units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
         gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
-        res = {k: float(np.sum(v)) for k, v in fpga_resources(rows, cols, mult, act, wgt, ws, gemm, vec, add).items()}
-        res["lut"] += TOP_LUT
-        res["ff"] += TOP_FF
+        family = target.family
+        res = {k: float(np.sum(v))
+               for k, v in fpga_resources(rows, cols, mult, act, wgt, ws, gemm, vec, add, family).items()}
+        for k, v in top_share(family).items():
+            res[k] += v
         return res, {k: float(v) for k, v in target.resources.items()}
     dram_bytes = dram_cycles * dram_bytes_per_cycle(target)
     sram_bytes = L.macs * 2  # every MAC reads one weight and one activation byte from a buffer
