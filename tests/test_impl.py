@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from codesign.backend.hw import generate
+from codesign.backend.verilog import rtl_sources
 from codesign.cost.resources import fpga_resources
 from codesign.impl import ecp5, header, run_ecp5, verdict
 from codesign.impl.wrapper import WRAPPER_NAME
@@ -113,17 +114,22 @@ def test_over_the_board_is_refused_with_the_resource(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["single_chunk_os_int8", "two_chunk_mixed"])
-def test_mult18_model_equals_synth_ecp5(name, tmp_path, example_path):
-    """The model's MULT18X18D count (PEs wider than 4 bits, requantiser and add lanes) against
-    synth_ecp5 of the whole top with the buffers set aside (they hold no multiplier)."""
+def test_mult18_model_equals_synth_ecp5(tmp_path, example_dict):
+    """The model's MULT18X18D count against synth_ecp5 of a whole top, its buffers set aside (they
+    hold no multiplier): two_chunk_mixed with its first chunk narrowed to 4 bits, so one synthesis
+    covers a LUT-multiplier OS chunk (no MULT18X18D per PE), an 8-bit WS chunk, the requantiser
+    lanes and the add lanes."""
+    raw = example_dict("two_chunk_mixed")
+    raw["accelerator"]["chunks"][0]["mult_bits"] = 4
+    for layer in raw["layers"][:3]:
+        layer.update(w_bits=4, a_bits=4)
+    (tmp_path / "d.json").write_text(json.dumps(raw))
     hw = tmp_path / "hw"
-    generate(example_path(name), hw, "ulx3s")
+    generate(tmp_path / "d.json", hw, "ulx3s")
     model = json.loads((hw / "manifest.json").read_text())["resources"]
-    from codesign.backend.verilog import rtl_sources
     counts = ecp5.logic_counts(tmp_path, rtl_sources(hw / "rtl"), "accel_top", hw / "rtl", 1800)
-    print(name, counts, model)
-    assert counts["mult18"] == model["mult18"]
+    print(counts, model)
+    assert model["mult18"] == 8 * 4 + 2 * 8 + 2 * 4 + 2 * 4 == counts["mult18"]
 
 
 def test_impl_refuses_what_it_cannot_run(tmp_path):
