@@ -8,7 +8,6 @@ measures and reports the whole tops. Here the flow places and routes a generated
 array of such a design in the same board wrapper (one synthesis, then nextpnr at two clocks)."""
 
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -20,6 +19,7 @@ from codesign.impl import ecp5, header, run_ecp5, verdict
 from codesign.impl.wrapper import WRAPPER_NAME
 from codesign.targets import load_target
 from conftest import run_cli
+from runner import verilator_env
 
 SMALL = {"version": 1, "name": "impl_small", "dataset": {"name": "digits", "input_shape": [6, 6, 1], "num_classes": 10},
          "accelerator": {"target": "ulx3s", "clock_mhz": 50.0, "chunks": [
@@ -82,7 +82,8 @@ def test_array_misses_a_clock_far_too_high(array_run):
     missed = {**result, "clock_mhz": 400.0, "fmax_mhz": pnr["fmax_mhz"], "timing_met": False}
     code, line = verdict(missed)
     assert code == 1
-    assert line == f"misses its clock on ulx3s (LFE5U-85F-6BG381C): Fmax {pnr['fmax_mhz']:g} MHz < 400 MHz (nextpnr-ecp5)"
+    assert line == (f"misses its clock on ulx3s (LFE5U-85F-6BG381C): Fmax {pnr['fmax_mhz']:g} MHz < 400 MHz "
+                    "(nextpnr-ecp5)")
 
 
 @pytest.mark.slow
@@ -91,8 +92,8 @@ def test_wrapper_is_lint_clean_and_keeps_every_port(array_run):
     text = (work / f"{WRAPPER_NAME}.v").read_text()
     for port in ("a_rows", "b_cols", "a_valid", "w_load", "results", "fold_done", "valid_bottom"):
         assert f".{port}(" in text
-    verilator = shutil.which("verilator") or str(__import__("sys").executable).replace("python", "verilator")
-    proc = subprocess.run([verilator, "--lint-only", "-Wall", "-Wno-DECLFILENAME", f"-I{rtl}", str(rtl / "pe.v"),
+    verilator_env()
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", f"-I{rtl}", str(rtl / "pe.v"),
                            str(rtl / "systolic_array.v"), str(work / f"{WRAPPER_NAME}.v"), "--top-module",
                            WRAPPER_NAME], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
@@ -163,3 +164,22 @@ def test_ecp5_model_keys_match_the_board():
     assert set(res) == set(load_target("ulx3s").resources) == set(load_target("ecp5-evn").resources)
     assert int(res["mult18"]) == 16 + 4 * 4                          # PEs, requantiser and add lanes
     assert int(res["dp16kd"]) == 1 + 1                               # 1 KiB each: one 512 x 36 block per bank
+
+
+def test_search_budgets_an_ecp5_board_in_its_own_resources():
+    """The search's resource table on ulx3s: MULT18X18D, DP16KD, LUT4, FF of each chunk choice, and
+    the board less the design's share outside its chunks as the capacity."""
+    from codesign.cost.resources import top_share
+    from codesign.search.engine import WIDTHS, resource_table
+    from codesign.space.accel import config_grid
+    from codesign.space.config import AcceleratorConfig
+    target = load_target("ulx3s")
+    grid = config_grid(AcceleratorConfig(rows=[4, 32], cols=[4, 32], act_buf_kib=[8], wgt_buf_kib=[4]))
+    table, capacity = resource_table(grid, target)
+    keys = sorted(target.resources)                                   # dp16kd, ff, lut4, mult18
+    top = top_share("ecp5")
+    assert capacity.tolist() == [float(target.resources[k] - top.get(k, 0)) for k in keys]
+    mult18 = table[WIDTHS.index(8), :, keys.index("mult18")]
+    big = (grid.rows == 32) & (grid.cols == 32)
+    assert (mult18[big] > capacity[keys.index("mult18")]).all()      # a 32 x 32 8-bit array cannot fit
+    assert (mult18[~big] <= capacity[keys.index("mult18")]).any()

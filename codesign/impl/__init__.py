@@ -83,7 +83,8 @@ def run_ecp5(sources: list[Path], include: Path, work: Path, target: Target, clo
     try:
         cells, out["seconds"]["synth"] = ecp5.synthesise(work, sources, core, include, timeout, params)
     except ToolTimeout as e:
-        return {**out, "resources": f"did not finish in {e.seconds:.0f} s", "fits": None}
+        return {**out, "resources": f"did not finish in {e.seconds:.0f} s", "fits": None,
+                "seconds": {"synth": e.seconds}}
     out["resources"] = ecp5.ecp5_counts(cells)
     out["fits"] = not over_capacity(out["resources"], target.resources)
     if not out["fits"]:
@@ -93,6 +94,7 @@ def run_ecp5(sources: list[Path], include: Path, work: Path, target: Target, clo
     try:
         pnr = ecp5.place_and_route(work, target, clock, timeout)
     except ToolTimeout as e:
+        out["seconds"]["pnr"] = e.seconds
         return {**out, "fmax_mhz": f"did not finish in {e.seconds:.0f} s"}
     out["seconds"]["pnr"] = pnr.pop("seconds")
     out.update(fmax_mhz=pnr["fmax_mhz"], timing_met=pnr["timing_met"], placed=pnr["utilisation"])
@@ -110,7 +112,8 @@ def run_xilinx(rtl: Path, work: Path, target: Target, timeout: float) -> dict:
     try:
         syn = xilinx.synthesise(work, rtl_sources(rtl), TOP_NAME, rtl, target.family, timeout)
     except ToolTimeout as e:
-        return {**out, "resources": f"did not finish in {e.seconds:.0f} s", "fits": None}
+        return {**out, "resources": f"did not finish in {e.seconds:.0f} s", "fits": None,
+                "seconds": {"synth": e.seconds}}
     out["seconds"]["synth"] = syn["seconds"]
     out.update(resources=syn["resources"], logic_levels=syn["logic_levels"])
     out["fits"] = not over_capacity(syn["resources"], target.resources)
