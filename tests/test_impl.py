@@ -117,20 +117,20 @@ def test_over_the_board_is_refused_with_the_resource(tmp_path):
 @pytest.mark.slow
 def test_mult18_model_equals_synth_ecp5(tmp_path, example_dict):
     """The model's MULT18X18D count against synth_ecp5 of a whole top, its buffers set aside (they
-    hold no multiplier): two_chunk_mixed with its first chunk narrowed to 4 bits, so one synthesis
-    covers a LUT-multiplier OS chunk (no MULT18X18D per PE), an 8-bit WS chunk, the requantiser
+    hold no multiplier): two_chunk_mixed with its second chunk narrowed to 4 bits, so one synthesis
+    covers an 8-bit OS chunk, a LUT-multiplier WS chunk (no MULT18X18D per PE), the requantiser
     lanes and the add lanes."""
     raw = example_dict("two_chunk_mixed")
-    raw["accelerator"]["chunks"][0]["mult_bits"] = 4
-    for layer in raw["layers"][:3]:
-        layer.update(w_bits=4, a_bits=4)
+    raw["accelerator"]["chunks"][1]["mult_bits"] = 4
+    for layer in raw["layers"][2:]:
+        layer.update(a_bits=4, **({"w_bits": 4} if layer["w_bits"] else {}))
     (tmp_path / "d.json").write_text(json.dumps(raw))
     hw = tmp_path / "hw"
     generate(tmp_path / "d.json", hw, "ulx3s")
     model = json.loads((hw / "manifest.json").read_text())["resources"]
     counts = ecp5.logic_counts(tmp_path, rtl_sources(hw / "rtl"), "accel_top", hw / "rtl", 1800)
     print(counts, model)
-    assert model["mult18"] == 8 * 4 + 2 * 8 + 2 * 4 + 2 * 4 == counts["mult18"]
+    assert model["mult18"] == 4 * 8 + 2 * 8 + 2 * 4 + 2 * 4 == counts["mult18"]   # PEs, requant, requant, add
 
 
 def test_impl_refuses_what_it_cannot_run(tmp_path):
