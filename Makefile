@@ -8,7 +8,7 @@ DESIGN   ?= $(RUN)/design.json
 HWDIR    ?= $(RUN)/hw-$(TARGET)
 PYTEST_ARGS ?= -n 2
 
-.PHONY: setup search train hw sim csim report all test test-fast bench clean
+.PHONY: setup search train hw sim csim impl report all test test-fast bench clean
 
 setup: $(VENV)/.installed
 
@@ -41,6 +41,9 @@ sim: setup
 
 csim: setup
 	"$(BIN)/codesign" csim "$(HWDIR)"
+
+impl: setup
+	"$(BIN)/codesign" impl "$(HWDIR)"
 
 report: setup
 	"$(BIN)/codesign" report "$(RUN)"

@@ -23,6 +23,7 @@ HANDLERS = {
     "sim": "codesign.backend.sim:main",
     "csim": "codesign.backend.csim:main",
     "report": "codesign.report:main",
+    "impl": "codesign.impl:main",
 }
 
 USAGE = """\
@@ -171,6 +172,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--beat-cycles", type=POSITIVE, default=None, help="cycles per data beat (bandwidth cap)")
     s.add_argument("--stall-pct", type=percent, default=0, help="random backpressure on AR, R, AW, W, B (0..99 %%)")
     s.add_argument("--mem-seed", type=NON_NEGATIVE, default=1, help="seed of the backpressure")
+
+    i = sub.add_parser("impl", help="synthesis (ECP5: place, route, bitstream) of DIR/rtl; fits and timing")
+    i.add_argument("dir")
+    i.add_argument("--json", action="store_true")
+    i.add_argument("--timeout", type=float, default=3600.0, help="seconds per tool run (default 3600)")
+    i.add_argument("--clock", type=float, default=None, help="MHz to close at (default: the design's clock)")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run", help="the run folder of `codesign search --out`")

@@ -87,7 +87,7 @@ def find_projects(run: Path) -> list[Project]:
 def chunks_section(design: DesignPoint, cost, target) -> Section:
     sec = Section("Chunks (one systolic array each, pipelined over frames)")
     chunks = design.accelerator.chunks
-    per_chunk = chunk_fpga_resources(design) if target.kind == "fpga" else {}
+    per_chunk = chunk_fpga_resources(design, target.family) if target.kind == "fpga" else {}
     slowest = int(np.argmax(cost.chunk_cycles))
     rows = []
     for c, ch in enumerate(chunks):

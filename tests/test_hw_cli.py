@@ -23,4 +23,4 @@ def test_hw_refuses_design_over_the_board(example_dict, tmp_path):
 def test_hw_unknown_target(example_path, tmp_path):
     proc = run_cli("hw", "--design", example_path("single_chunk_os_int8"), "--target", "zc7", "--out", tmp_path)
     assert proc.returncode == 2
-    assert "unknown target 'zc7'; choose one of: asic45, pynq-z2, ultra96, zc706, zcu102" in proc.stderr
+    assert "unknown target 'zc7'; choose one of: asic45, ecp5-evn, pynq-z2, ultra96, ulx3s, zc706, zcu102" in proc.stderr

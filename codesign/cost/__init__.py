@@ -8,7 +8,7 @@ import numpy as np
 
 from codesign.cost.model import (BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
                                  layer_cycles, memory_timing, scalesim_compute_cycles)
-from codesign.cost.resources import TOP_FF, TOP_LUT, asic_area_mm2, asic_energy_uj, fpga_resources
+from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
 from codesign.errors import CodesignError
 from codesign.targets import Target, load_target
@@ -107,15 +107,16 @@ def pipeline_periods(chunk_cycles, frames: int) -> np.ndarray:
                      for p in range(frames + n - 1)], dtype=np.int64)
 
 
-def chunk_fpga_resources(design: DesignPoint) -> dict[str, np.ndarray]:
-    """FPGA resources of each chunk (arrays, one entry per chunk; the top level's LUT/FF not included)."""
+def chunk_fpga_resources(design: DesignPoint, family: str | None = "xc7") -> dict[str, np.ndarray]:
+    """FPGA resources of each chunk (arrays, one entry per chunk; the top level's share, `top_share`,
+    not included), for the FPGA family (xc7 or ecp5)."""
     cs = design.accelerator.chunks
     arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
     units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
     gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
     return fpga_resources(arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits),
                           arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib),
-                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add)
+                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7")
 
 
 def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:
@@ -124,9 +125,9 @@ def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_c
     rows, cols, mult = arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits)
     act, wgt = arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib)
     if target.kind == "fpga":
-        res = {k: float(np.sum(v)) for k, v in chunk_fpga_resources(design).items()}
-        res["lut"] += TOP_LUT
-        res["ff"] += TOP_FF
+        res = {k: float(np.sum(v)) for k, v in chunk_fpga_resources(design, target.family).items()}
+        for k, v in top_share(target.family).items():
+            res[k] += v
         return res, {k: float(v) for k, v in target.resources.items()}
     dram_bytes = dram_cycles * dram_bytes_per_cycle(target)
     sram_bytes = L.macs * 2  # every MAC reads one weight and one activation byte from a buffer

@@ -15,6 +15,13 @@ FPGA (per chunk, summed over chunks), fitted to Yosys `synth_xilinx` of the gene
   by Yosys: the generated buffers are `byte_ram` modules with many combinational read ports,
   which Yosys (and Vivado) would build from registers; the count is what a banked buffer takes.
 
+ECP5 (`ecp5_resources`, family "ecp5"; Yosys `synth_ecp5`, codesign impl): MULT18X18D counted as
+the DSP48E1 above (one per PE wider than LUT_MULT_MAX_BITS, two per requantiser lane, two per
+add lane: a 32 x 16 multiply splits into two 18 x 18 blocks, as into two DSP48E1); DP16KD for
+a banked buffer (a bank of W bits and D words: ceil(W / 36) * ceil(D / 512), the 512 x 36 mode);
+LUT4 / FF scaled from the LUT / FF terms above by ECP5_LUT4_PER_LUT and ECP5_FF_PER_FF, ratios
+measured on synth_ecp5 and synth_xilinx of the same tops, buffers set aside (docs/impl.md).
+
 ASIC (per inference, Horowitz ISSCC 2014 at 45 nm, multiplier cost quadratic in width):
 energy = MACs * (mult + add) + SRAM bytes / 8 * sram_read + DRAM bytes / 8 * dram;
 area = PEs * (mult + add) + buffers * sram_per_kib.
@@ -45,11 +52,14 @@ FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
 FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
 
 
-def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1) -> dict:
+def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,
+                   family="xc7") -> dict:
     """dsp, lut, ff, bram36 per chunk (broadcast over candidates); sum over the chunk axis and
-    add `TOP_LUT` / `TOP_FF` once per design. gemm / vec / add: whether the chunk's layers use
+    add `top_share(family)` once per design. gemm / vec / add: whether the chunk's layers use
     the array, the vector lanes (pool, add) and the add's input scaling (the RTL drops what is
-    unused); the defaults are the upper bound."""
+    unused); the defaults are the upper bound. family "ecp5": see `ecp5_resources`."""
+    if family == "ecp5":
+        return ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add)
     xp = _xp(rows, cols, mult_bits, act_buf_kib)
     pes = rows * cols
     dsp_mac = mult_bits > LUT_MULT_MAX_BITS
@@ -60,6 +70,32 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * ff_pe * pes
     bram = bram36_for(act_buf_kib * 1024, rows * 8) + bram36_for(wgt_buf_kib * 1024, cols * 8)
     return {"dsp": dsp, "lut": lut, "ff": ff, "bram36": bram}
+
+
+# synth_ecp5 / model on whole tops with the buffers set aside (docs/impl.md): LUT4 1.0 on the
+# 4 x 4 test design, 1.55 on single_chunk_os_int8 (muxes and the OS accumulators, which synth_xilinx
+# folds into the DSP48, cost more LUT4s than LUT6s); FF 0.90 and 1.07 (the same registers).
+ECP5_LUT4_PER_LUT = 1.4
+ECP5_FF_PER_FF = 1.0
+
+
+def ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1) -> dict:
+    """mult18 (MULT18X18D), dp16kd, lut4, ff per chunk on an ECP5 (broadcast like fpga_resources)."""
+    x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add)
+    dp16kd = dp16kd_for(act_buf_kib * 1024, rows * 8) + dp16kd_for(wgt_buf_kib * 1024, cols * 8)
+    return {"mult18": x["dsp"], "dp16kd": dp16kd, "lut4": x["lut"] * ECP5_LUT4_PER_LUT, "ff": x["ff"] * ECP5_FF_PER_FF}
+
+
+def top_share(family="xc7") -> dict:
+    """The design's resources outside its chunks (AXI4-Lite registers, period sequencer)."""
+    if family == "ecp5":
+        return {"lut4": TOP_LUT * ECP5_LUT4_PER_LUT, "ff": TOP_FF * ECP5_FF_PER_FF}
+    return {"lut": TOP_LUT, "ff": TOP_FF}
+
+
+def dp16kd_for(bytes_, width_bits):
+    depth = ceil_div(bytes_ * 8, width_bits)
+    return ceil_div(width_bits, 36) * ceil_div(depth, 512)
 
 
 def bram36_for(bytes_, width_bits):

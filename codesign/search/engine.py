@@ -25,7 +25,7 @@ import torch.nn.functional as F
 
 from codesign.cost import layer_arrays
 from codesign.cost.model import dram_bytes_per_cycle, layer_cycles, memory_timing
-from codesign.cost.resources import TOP_FF, TOP_LUT, asic_area_mm2, asic_energy_uj, fpga_resources
+from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, Accelerator, Chunk, Dataset, DesignPoint, Layer, layer_in_bits
 from codesign.errors import CodesignError
 from codesign.space.accel import ConfigGrid, config_grid, unit_of_layer
@@ -85,10 +85,11 @@ def resource_table(grid: ConfigGrid, target: Target, device="cpu") -> tuple[torc
     m = torch.tensor(list(WIDTHS), device=device)[:, None]
     g = {k: torch.as_tensor(v, device=device)[None, :] for k, v in vars(grid).items()}
     if target.kind == "fpga":
-        res = fpga_resources(g["rows"], g["cols"], m, g["act_buf_kib"], g["wgt_buf_kib"], g["ws"])
+        res = fpga_resources(g["rows"], g["cols"], m, g["act_buf_kib"], g["wgt_buf_kib"], g["ws"],
+                             family=target.family)
         keys = sorted(target.resources)
         table = torch.stack([torch.broadcast_to(res[k], (len(WIDTHS), len(grid))) for k in keys], -1)
-        top = {"lut": TOP_LUT, "ff": TOP_FF}    # the design's share outside its chunks
+        top = top_share(target.family)           # the design's share outside its chunks
         capacity = torch.tensor([float(target.resources[k] - top.get(k, 0)) for k in keys], device=device)
     else:
         area = asic_area_mm2(g["rows"], g["cols"], m, g["act_buf_kib"], g["wgt_buf_kib"], target)

@@ -30,7 +30,12 @@ class Target(BaseModel):
     part: str | None = None
     family: str | None = None
     board_part: str | None = None
-    resources: dict[str, int] | None = None       # FPGA: dsp, bram36, lut, ff
+    resources: dict[str, int] | None = None       # FPGA: xc7/xcup dsp, bram36, lut, ff; ecp5 mult18, dp16kd, lut4, ff
+    device: str | None = None                     # ecp5: nextpnr-ecp5 device flag (85k, um5g-85k)
+    package: str | None = None                    # ecp5: nextpnr-ecp5 --package
+    speed: int | None = None                      # ecp5: speed grade
+    pins: dict[str, str] | None = None            # ecp5: the board wrapper's clk, sin, sout sites
+    pins_source: str | None = None
     process: str | None = None
     area_budget_mm2: float | None = None
     energy_pj: dict[str, float] | None = None      # ASIC tables

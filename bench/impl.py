@@ -1,0 +1,74 @@
+"""`codesign impl` on whole tops, buffers included: resources from synthesis beside the model and
+the board, Fmax (ECP5, nextpnr-ecp5) or logic levels (Xilinx, Yosys ltp), tool run time.
+
+    python bench/impl.py [--targets zc706,ulx3s] [--timeout 600] [--searched RUN/design.json ...]
+
+Designs: the two examples, two random designs of sim/designs.py, and the searched designs given
+(default: runs/default/design.json and runs/ulx3s/design.json when they exist; `make search` and
+`make search TARGET=ulx3s RUN=runs/ulx3s` write them). Each design is retargeted to each board
+(`codesign hw --target`); one whose model does not fit the board is listed as refused by
+`codesign hw`. A tool past --timeout is reported as 'did not finish in N s'."""
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "sim"))
+from designs import random_design  # noqa: E402
+
+from codesign.backend.hw import generate  # noqa: E402
+from codesign.errors import CodesignError  # noqa: E402
+from codesign.impl import run, verdict  # noqa: E402
+
+
+def designs(searched: list[str]) -> list[tuple[str, Path]]:
+    tmp = Path(tempfile.mkdtemp(prefix="bench_impl_"))
+    out = [(n, ROOT / "examples" / f"{n}.json") for n in ("single_chunk_os_int8", "two_chunk_mixed")]
+    for seed, chunks in ((32, 2), (21, 3)):
+        d = random_design(seed, n_chunks=chunks)
+        (tmp / f"{d.name}.json").write_text(d.model_dump_json())
+        out.append((d.name, tmp / f"{d.name}.json"))
+    paths = searched or [p for p in ("runs/default/design.json", "runs/ulx3s/design.json") if (ROOT / p).is_file()]
+    out += [(f"searched:{Path(p).parent.name}", ROOT / p) for p in paths]
+    return out
+
+
+def fmt(v):
+    return f"{v:g}" if isinstance(v, (int, float)) else str(v)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--targets", default="zc706,ulx3s")
+    ap.add_argument("--timeout", type=float, default=600.0)
+    ap.add_argument("--searched", nargs="*", default=[])
+    args = ap.parse_args()
+    for name, path in designs(args.searched):
+        for target in args.targets.split(","):
+            hw = Path(tempfile.mkdtemp(prefix=f"impl_{target}_"))
+            try:
+                generate(path, hw, target)
+            except CodesignError as e:
+                print(f"== {name} on {target}: refused by codesign hw: {e}", flush=True)
+                continue
+            start = time.monotonic()
+            result = run(hw, timeout=args.timeout)
+            code, line = verdict(result)
+            print(f"== {name} on {target} ({time.monotonic() - start:.0f} s): {line}")
+            res = result["resources"]
+            if isinstance(res, dict):
+                for k, v in res.items():
+                    cap = result["capacity"].get(k)
+                    print(f"   {k:<7} synth {fmt(v):>9}  model {fmt(result['model'].get(k, '-')):>9}"
+                          + (f"  board {fmt(cap)}" if cap else ""))
+            timing = (f"Fmax {fmt(result.get('fmax_mhz'))} MHz at {fmt(result['clock_mhz'])} MHz"
+                      if result["family"] == "ecp5" else f"logic levels {fmt(result.get('logic_levels'))}")
+            secs = ", ".join(f"{k} {v:.0f} s" for k, v in result["seconds"].items())
+            print(f"   {timing}; tool time: {secs or '-'}; tools {result['tool_versions']}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
