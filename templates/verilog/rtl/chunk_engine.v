@@ -47,8 +47,8 @@ module chunk_engine #(
                F_OUT_STEP_FOLD = 21, F_IN_SIGNED = 22, F_OUT_LO = 23, F_OUT_HI = 24, F_IN0_ADDR = 25,
                F_IN1_ADDR = 26, F_IN_BYTES = 27, F_OUT_ADDR = 28, F_OUT_BYTES = 29, F_PARAM_ADDR = 30,
                F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
-               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_PERIOD = 39, F_OUT_ELEMS = 40, F_RED = 41,
-               F_VGROUPS = 42, F_IN1_SIGNED = 43;
+               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_OUT_ELEMS = 39, F_RED = 40,
+               F_VGROUPS = 41, F_IN1_SIGNED = 42;
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -65,7 +65,7 @@ module chunk_engine #(
     wire [9:0] out_lo = desc[F_OUT_LO*32 +: 10], out_hi = desc[F_OUT_HI*32 +: 10];
     wire [31:0] rec_off = `FLD(F_REC_OFF), in1_off = `FLD(F_IN1_OFF), out_off = `FLD(F_OUT_OFF);
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
-    wire [31:0] period = `FLD(F_PERIOD), out_elems = `FLD(F_OUT_ELEMS), red = `FLD(F_RED);
+    wire [31:0] out_elems = `FLD(F_OUT_ELEMS), red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
     wire is_dw = (kind == K_DW);
 
@@ -133,9 +133,11 @@ module chunk_engine #(
     // GEMM fold state
     reg [31:0] tc, g, mf, nf, kf, m0, k0, n0, wbase, wbase_g, obase;
     reg [111:0] pix0, kst0, pixw, kw_s;
-    reg [1:0] tail;          // cycles since the drain ended
-    localparam RQ_LATENCY = 2'd3;
-    wire fold_end = (tc == period - 1);
+    // a fold ends when its last operand leaves the array's bottom-right PE (fold_done); the
+    // layer's GEMM part ends when the last fold's last result has passed the requantisers and
+    // been written (a token that travels beside the results: out_tok)
+    wire fold_done;
+    reg [3:0] out_tok;
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
     wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
@@ -186,11 +188,10 @@ module chunk_engine #(
     wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
     wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
     wire [R*C*32-1:0] results;
-    wire fold_done;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
         systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
-            .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(tc == K - 1),
+            .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(WS ? (tc == R + M - 1) : (tc == K - 1)),
             .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
             .valid_bottom(valid_bottom));
     end else begin : g_no_array
@@ -209,7 +210,7 @@ module chunk_engine #(
     // OS drain: the finished fold's R x C results, one row of C lanes per cycle
     reg [R*C*32-1:0] bank;
     reg [31:0] d_row, d_m0, d_ch, d_addr;
-    reg d_busy;
+    reg d_busy, d_last;
     // WS lanes: per column the pixel index and output address of its next partial sum
     // vector unit
     reg [31:0] v, rcount, o0, vkh, vkw, roff, rrow;
@@ -326,9 +327,13 @@ module chunk_engine #(
     always @(posedge clk) begin
         dma_start <= 1'b0;
         cyc <= cyc + 1;
+        // the last result enters the requantisers: OS the last fold's last drain row, WS the
+        // last fold's last partial sum (both lanes' pipelines: rq_valid, rq_valid_q, wr_valid, the write)
+        out_tok <= {out_tok[2:0], WS ? (in_gemm && fold_done && last_fold) : (d_busy && d_last && d_row + 1 == R)};
         if (rst) begin
             state <= S_IDLE;
             d_busy <= 1'b0;
+            out_tok <= 4'd0;
         end else begin
             // OS drain runs beside the folds
             if (fold_done && !WS) begin
@@ -338,6 +343,7 @@ module chunk_engine #(
                 d_m0 <= m0;
                 d_ch <= ch_base;
                 d_addr <= out_off + obase + ch_base;
+                d_last <= last_fold;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
                 d_row <= d_row + 1;
@@ -373,7 +379,6 @@ module chunk_engine #(
                             kst0 <= k_init(0); kw_s <= k_init(0);
                             v <= 0; rcount <= 0; o0 <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
                             e0 <= {16'd0, pix_init(pad, base0)};
-                            tail <= 2'd0;
                             state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
                         end
                         default: state <= S_LEND;
@@ -383,7 +388,7 @@ module chunk_engine #(
                     tc <= tc + 1;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
-                    if (fold_end) begin
+                    if (fold_done) begin
                         tc <= 0;
                         pixw <= pix_init(pad, base0);
                         kw_s <= k_init(g);
@@ -417,14 +422,9 @@ module chunk_engine #(
                         end
                     end
                 end
-                S_GEMM_TAIL: begin
-                    // the last results leave the requantisers RQ_LATENCY cycles after the drain,
-                    // whichever lanes hold valid outputs: a fixed wait keeps the count exact
-                    tail <= (d_busy || fold_done) ? 2'd0 : tail + 2'd1;
-                    if (!d_busy && !fold_done && tail == RQ_LATENCY) begin
-                        dma_step <= 2'd3;
-                        state <= S_DMA_GO;
-                    end
+                S_GEMM_TAIL: if (out_tok[3]) begin
+                    dma_step <= 2'd3;
+                    state <= S_DMA_GO;
                 end
                 S_VEC: begin
                     if (rcount + 1 < red) begin
