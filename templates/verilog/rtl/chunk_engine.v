@@ -142,63 +142,111 @@ module chunk_engine #(
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
     wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
 
-    // per-row operands
-    wire [111:0] pix_row [0:R-1] /* verilator split_var */;
-    wire [111:0] k_row [0:R-1] /* verilator split_var */;
+    // ---- row walkers: row i reads its operand i cycles after row 0 (the array's skew), from its
+    // own registered state, one step from row i-1's: OS rows hold consecutive output pixels
+    // (pix_next per row) and share the reduction index; WS rows hold consecutive reduction
+    // indices (k_next per row) and share the pixel. No chain through the rows within a cycle.
+    wire in_gemm = (HAS_GEMM != 0) && (state == S_GEMM);
+    wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
+    wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
+    wire [111:0] row_ps [0:R-1] /* verilator split_var */;
+    wire [111:0] row_ks [0:R-1] /* verilator split_var */;
+    wire [31:0]  row_idx [0:R-1] /* verilator split_var */;   // OS: output pixel m, WS: reduction index k
+    wire [R-1:0] row_v, row_f, row_l;
     wire [R*AW-1:0] a_rows;
-    wire [C*WW-1:0] b_cols;
+    reg  [R-1:0] a_v_q, a_f_q, a_l_q;
+    assign row_ps[0] = WS ? pixw : pix0;
+    assign row_ks[0] = WS ? kst0 : kw_s;
+    assign row_idx[0] = WS ? k0 : m0;
+    assign row_v[0] = a_valid;
+    assign row_f[0] = in_gemm && (tc == 0);
+    assign row_l[0] = in_gemm && (WS ? (tc == R + M - 1) : (tc == K - 1));
     generate for (gi = 0; gi < R; gi = gi + 1) begin : g_rows
-        if (gi == 0) begin : g_first
-            assign pix_row[0] = WS ? pixw : pix0;
-            assign k_row[0] = WS ? kst0 : kw_s;
-        end else begin : g_next
-            assign pix_row[gi] = WS ? pixw : pix_next(pix_row[gi-1]);
-            assign k_row[gi] = WS ? k_next(k_row[gi-1]) : kw_s;
+        if (gi > 0) begin : g_stage
+            reg [111:0] ps_r, ks_r;
+            reg [31:0] idx_r;
+            reg v_r, f_r, l_r;
+            always @(posedge clk) begin
+                ps_r <= WS ? row_ps[gi-1] : pix_next(row_ps[gi-1]);
+                ks_r <= WS ? k_next(row_ks[gi-1]) : row_ks[gi-1];
+                idx_r <= row_idx[gi-1] + 1;
+                {v_r, f_r, l_r} <= {row_v[gi-1], row_f[gi-1], row_l[gi-1]};
+            end
+            assign row_ps[gi] = ps_r;
+            assign row_ks[gi] = ks_r;
+            assign row_idx[gi] = idx_r;
+            assign {row_v[gi], row_f[gi], row_l[gi]} = {v_r, f_r, l_r};
         end
-        wire row_valid = WS ? (k0 + gi < K) && (tc >= R) && (tc - R < M)
-                            : (m0 + gi < M) && (tc < K);
-        wire [111:0] ps = pix_row[gi];
-        wire [111:0] ks = k_row[gi];
-        wire [31:0] addr = ps[63:32] + ks[63:32];
-        assign act_rd_addr[gi*32 +: 32] = addr;
-        wire [7:0] byte_v = (row_valid && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80])) ? act_rd[gi*8 +: 8] : 8'd0;
-        wire [31:0] v32 = act_int(byte_v, in_signed);
+        wire [111:0] ps = row_ps[gi];
+        wire [111:0] ks = row_ks[gi];
+        assign act_rd_addr[gi*32 +: 32] = ps[63:32] + ks[63:32];
+        wire ok = row_v[gi] && (row_idx[gi] < (WS ? K : M)) && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80]);
+        // the operand register: the read byte, masked to 0 outside the image or the GEMM
+        reg [7:0] a_q;
+        reg ok_q;
+        always @(posedge clk) begin
+            a_q <= act_rd[gi*8 +: 8];
+            ok_q <= ok;
+            a_v_q[gi] <= row_v[gi];
+            a_f_q[gi] <= row_f[gi];
+            a_l_q[gi] <= row_l[gi];
+        end
+        wire [31:0] v32 = act_int(ok_q ? a_q : 8'd0, in_signed);
         assign a_rows[gi*AW +: AW] = v32[AW-1:0];
         wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0]};
     end endgenerate
-    // column gj's weights start gj * K bytes into the fold's block (an adder chain, no multiplier)
-    wire [31:0] col_off [0:C-1] /* verilator split_var */;
+    // ---- column walkers: column j reads its weight j cycles after column 0, at column j-1's
+    // address + K (column j's weights start j * K bytes into the fold's block)
+    wire [31:0] col_a [0:C-1] /* verilator split_var */;
+    wire [31:0] col_n [0:C-1] /* verilator split_var */;
+    wire [C-1:0] col_v, col_w;
+    wire [C*WW-1:0] b_cols;
+    reg  [C-1:0] w_load_q;
+    wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
+    assign col_a[0] = wbase + kk0;
+    assign col_n[0] = n0;
+    assign col_v[0] = in_gemm && (WS ? (tc < R) && (kk0 < K) : (tc < K));
+    assign col_w[0] = in_gemm && WS && (tc < R);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
-        if (gj == 0) begin : g_off0
-            assign col_off[0] = 32'd0;
-        end else begin : g_offn
-            assign col_off[gj] = col_off[gj-1] + K;
+        if (gj > 0) begin : g_stage
+            reg [31:0] a_r, n_r;
+            reg v_r, w_r;
+            always @(posedge clk) begin
+                a_r <= col_a[gj-1] + K;
+                n_r <= col_n[gj-1] + 1;
+                {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
+            end
+            assign col_a[gj] = a_r;
+            assign col_n[gj] = n_r;
+            assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire col_valid = is_dw ? (gj == 0) : (n0 + gj < N);
-        wire [31:0] kk = WS ? k0 + (R - 1 - tc) : tc;
-        wire w_valid = col_valid && (WS ? (tc < R) && (kk < K) : (tc < K));
-        assign wgt_rd_addr[gj*32 +: 32] = wbase + col_off[gj] + kk;
-        wire [7:0] wb = w_valid ? wgt_rd[gj*8 +: 8] : 8'd0;
+        assign wgt_rd_addr[gj*32 +: 32] = col_a[gj];
+        wire ok = col_v[gj] && (is_dw ? (gj == 0) : (col_n[gj] < N));
+        reg [7:0] b_q;
+        reg ok_q;
+        always @(posedge clk) begin
+            b_q <= wgt_rd[gj*8 +: 8];
+            ok_q <= ok;
+            w_load_q[gj] <= col_w[gj];
+        end
+        wire [7:0] wb = ok_q ? b_q : 8'd0;
         wire [15:0] w16 = {{8{wb[7]}}, wb};
         assign b_cols[gj*WW +: WW] = w16[WW-1:0];
         wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
-    wire in_gemm = (HAS_GEMM != 0) && (state == S_GEMM);
-    wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
-    wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
     wire [R*C*32-1:0] results;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
         systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
-            .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(WS ? (tc == R + M - 1) : (tc == K - 1)),
-            .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
+            .clk(clk), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
+            .b_cols(b_cols), .w_load(w_load_q), .results(results), .fold_done(fold_done),
             .valid_bottom(valid_bottom));
     end else begin : g_no_array
         assign results = {R*C*32{1'b0}};
         assign fold_done = 1'b0;
         assign valid_bottom = {C{1'b0}};
-        wire _unused_array = &{1'b0, a_rows, b_cols, a_valid};
+        wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q};
     end endgenerate
 
     // ---------------------------------------------------------------- requantiser inputs
@@ -395,7 +443,7 @@ module chunk_engine #(
                         if (last_fold) state <= S_GEMM_TAIL;
                         if (WS) begin
                             if (kf + 1 < kfolds) begin
-                                kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(k_row[R-1]);
+                                kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(row_ks[R-1]);
                             end else begin
                                 kf <= 0; k0 <= 0; kst0 <= k_init(g);
                                 if (nf + 1 < nfolds) begin
@@ -412,7 +460,7 @@ module chunk_engine #(
                                 nf <= 0; n0 <= 0; wbase <= wbase_g;
                                 if (mf + 1 < mfolds) begin
                                     mf <= mf + 1; m0 <= m0 + R; obase <= obase + out_step_fold;
-                                    pix0 <= pix_next(pix_row[R-1]);
+                                    pix0 <= pix_next(row_ps[R-1]);
                                 end else begin
                                     mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(pad, base0);
                                     g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
