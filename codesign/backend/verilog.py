@@ -35,7 +35,7 @@ FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "s
           "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
           "out_lo", "out_hi", "in0_addr", "in1_addr", "in_bytes", "out_addr", "out_bytes", "param_addr",
           "param_bytes", "rec_off", "in1_off", "out_off", "num_in", "mfolds", "nfolds", "kfolds",
-          "out_elems", "red", "vgroups", "in1_signed"]
+          "red", "vgroups", "in1_signed"]
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -78,7 +78,7 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
         rec_off=job.weight_bytes, in1_off=align(in_bytes), out_off=align(in_bytes) * num_in, num_in=num_in,
         mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
         kfolds=ceil_div(job.k, rows) if gemm else 0,
-        out_elems=out_elems, red=geo["win_h"] * geo["win_w"], vgroups=ceil_div(out_elems, cols),
+        red=geo["win_h"] * geo["win_w"], vgroups=oh * ow * ceil_div(oc, cols),
         in1_signed=int(in1_signed))
 
 

@@ -47,8 +47,8 @@ module chunk_engine #(
                F_OUT_STEP_FOLD = 21, F_IN_SIGNED = 22, F_OUT_LO = 23, F_OUT_HI = 24, F_IN0_ADDR = 25,
                F_IN1_ADDR = 26, F_IN_BYTES = 27, F_OUT_ADDR = 28, F_OUT_BYTES = 29, F_PARAM_ADDR = 30,
                F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
-               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_OUT_ELEMS = 39, F_RED = 40,
-               F_VGROUPS = 41, F_IN1_SIGNED = 42;
+               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
+               F_VGROUPS = 40, F_IN1_SIGNED = 41;
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -65,7 +65,7 @@ module chunk_engine #(
     wire [9:0] out_lo = desc[F_OUT_LO*32 +: 10], out_hi = desc[F_OUT_HI*32 +: 10];
     wire [31:0] rec_off = `FLD(F_REC_OFF), in1_off = `FLD(F_IN1_OFF), out_off = `FLD(F_OUT_OFF);
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
-    wire [31:0] out_elems = `FLD(F_OUT_ELEMS), red = `FLD(F_RED);
+    wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
     wire is_dw = (kind == K_DW);
 
@@ -259,11 +259,14 @@ module chunk_engine #(
     reg [R*C*32-1:0] bank;
     reg [31:0] d_row, d_m0, d_ch, d_addr;
     reg d_busy, d_last;
-    // WS lanes: per column the pixel index and output address of its next partial sum
-    // vector unit
-    reg [31:0] v, rcount, o0, vkh, vkw, roff, rrow;
-    reg [127:0] e0;           // {c, pixel state}
-    wire [127:0] e_lane [0:C-1] /* verilator split_var */;
+    // vector unit: a group is one output pixel's channel tile c0 .. c0 + C - 1 (lane j: channel
+    // c0 + j), so all lanes share one pixel walker (vpix) and one reduction walker, and read C
+    // consecutive bytes; ceil(out_c / C) groups per output pixel
+    reg [31:0] v, rcount, c0, vobase, vkh, vkw, roff, rrow;
+    reg [111:0] vpix;
+    wire v_in = in_image(vpix[79:64], vpix[95:80], vkh[15:0], vkw[15:0]);
+    wire [31:0] v_addr0 = vpix[63:32] + roff + c0;   // lane 0's input byte
+    wire _unused_v = &{1'b0, vpix[111:96], vpix[31:0], vkh[31:16], vkw[31:16]};
     assign rec_rd_addr[C*32 +: 32] = 32'd0;
     wire signed [15:0] add_m0 = rec_rd[C*64 +: 16];
     wire signed [15:0] add_m1 = rec_rd[C*64 + 16 +: 16];
@@ -284,19 +287,9 @@ module chunk_engine #(
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
         wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
-        if (gj == 0) begin : g_e0
-            assign e_lane[0] = e0;
-        end else begin : g_en
-            wire [127:0] prev = e_lane[gj-1];
-            assign e_lane[gj] = (prev[127:112] + 16'd1 < out_c[15:0]) ? {prev[127:112] + 16'd1, prev[111:0]}
-                                                                      : {16'd0, pix_next(prev[111:0])};
-        end
-        wire [111:0] e_pix = e_lane[gj][111:0];
-        wire [31:0] e_c = {16'd0, e_lane[gj][127:112]};
-        wire [111:0] r_state = {16'd0, vkw[15:0], vkh[15:0], roff, rrow};
-        wire e_in = in_image(e_pix[79:64], e_pix[95:80], r_state[79:64], r_state[95:80]);
-        wire [31:0] e_addr = e_pix[63:32] + r_state[63:32] + e_c;
-        wire _unused_e = &{1'b0, e_pix[111:96], e_pix[31:0], r_state[111:96], r_state[31:0]};
+        wire [31:0] e_c = c0 + gj;
+        wire e_in = v_in;
+        wire [31:0] e_addr = v_addr0 + gj;
         assign act_rd_addr[(R + 2*gj)*32 +: 32] = e_addr;
         assign act_rd_addr[(R + 2*gj + 1)*32 +: 32] = e_addr + in1_off;
         wire signed [31:0] x = act_int(act_rd[(R + 2*gj)*8 +: 8], in_signed);
@@ -311,7 +304,7 @@ module chunk_engine #(
             (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
             (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
             (HAS_ADD != 0) ? 32'(x_m0) + 32'(y_m1) : 32'sd0;
-        wire v_emit = in_vec && (rcount + 1 == red) && (o0 + gj < out_elems);
+        wire v_emit = in_vec && (rcount + 1 == red) && (e_c < out_c);
         always @(posedge clk) begin
             if (in_vec) vacc <= v_next;
             if (in_gemm && WS && valid_bottom[gj]) begin
@@ -328,7 +321,7 @@ module chunk_engine #(
             if (in_vec) begin
                 rq_acc <= v_next;
                 rq_ch <= e_c;
-                rq_addr <= out_off + o0 + gj;
+                rq_addr <= out_off + vobase + e_c;
             end else if (WS) begin
                 rq_acc <= ws_total;
                 rq_ch <= ch_base + gj;
@@ -425,8 +418,8 @@ module chunk_engine #(
                             wbase <= 0; wbase_g <= 0; obase <= 0;
                             pix0 <= pix_init(pad, base0); pixw <= pix_init(pad, base0);
                             kst0 <= k_init(0); kw_s <= k_init(0);
-                            v <= 0; rcount <= 0; o0 <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
-                            e0 <= {16'd0, pix_init(pad, base0)};
+                            v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
+                            vpix <= pix_init(pad, base0);
                             state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
                         end
                         default: state <= S_LEND;
@@ -484,9 +477,11 @@ module chunk_engine #(
                         end
                     end else begin
                         rcount <= 0; vkw <= 0; vkh <= 0; roff <= 0; rrow <= 0;
-                        e0 <= (e_lane[C-1][127:112] + 16'd1 < out_c[15:0]) ? {e_lane[C-1][127:112] + 16'd1, e_lane[C-1][111:0]}
-                                                                           : {16'd0, pix_next(e_lane[C-1][111:0])};
-                        o0 <= o0 + C;
+                        if (c0 + C < out_c) begin
+                            c0 <= c0 + C;
+                        end else begin
+                            c0 <= 0; vpix <= pix_next(vpix); vobase <= vobase + out_c;
+                        end
                         v <= v + 1;
                         if (v + 1 == vgroups) state <= S_VEC_TAIL;
                     end
