@@ -20,7 +20,7 @@ import jinja2
 import codesign
 from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
-from codesign.cost.model import BURST_BYTES, FOLD_OVERHEAD
+from codesign.cost.model import BURST_BYTES
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint, chunk_units
 from codesign.errors import CodesignError
@@ -34,8 +34,8 @@ KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add"
 FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "stride", "pad", "m", "n", "k",
           "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
           "out_lo", "out_hi", "in0_addr", "in1_addr", "in_bytes", "out_addr", "out_bytes", "param_addr",
-          "param_bytes", "rec_off", "in1_off", "out_off", "num_in", "mfolds", "nfolds", "kfolds", "period",
-          "out_elems", "red", "vgroups", "in1_signed"]
+          "param_bytes", "rec_off", "in1_off", "out_off", "num_in", "mfolds", "nfolds", "kfolds",
+          "red", "vgroups", "in1_signed"]
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -54,8 +54,9 @@ def layer_geometry(job: LayerJob) -> dict:
     return dict(in_h=h, in_w=w, in_c=c, out_w=ow, win_h=win[0], win_w=win[1], stride=stride, pad=pad)
 
 
-def layer_fields(job: LayerJob, rows: int, cols: int, ws: bool, in1_signed: bool) -> dict:
-    """One row of a chunk's layer table (see chunk_engine.v for each field's use)."""
+def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
+    """One row of a chunk's layer table (see chunk_engine.v for each field's use): shapes,
+    addresses and loop counts only; every duration is the hardware's own (chunk_engine.v)."""
     geo = layer_geometry(job)
     in_c, pad, stride = geo["in_c"], geo["pad"], geo["stride"]
     kc = 1 if job.kind == "dwconv" else in_c
@@ -65,7 +66,6 @@ def layer_fields(job: LayerJob, rows: int, cols: int, ws: bool, in1_signed: bool
     in_bytes = h * w * c
     num_in = len(job.in_addrs)
     gemm = job.g > 0
-    period = (2 * rows + cols + job.m - 2 if ws else rows + cols + job.k - 2) + FOLD_OVERHEAD
     out_elems = oh * ow * oc
     lo, hi = act_range(job.out_bits, job.out_signed)
     return dict(
@@ -77,8 +77,8 @@ def layer_fields(job: LayerJob, rows: int, cols: int, ws: bool, in1_signed: bool
         out_bytes=out_elems, param_addr=job.param_addr, param_bytes=job.weight_bytes + PARAM_RECORD.itemsize * oc,
         rec_off=job.weight_bytes, in1_off=align(in_bytes), out_off=align(in_bytes) * num_in, num_in=num_in,
         mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
-        kfolds=ceil_div(job.k, rows) if gemm else 0, period=period if gemm else 0,
-        out_elems=out_elems, red=geo["win_h"] * geo["win_w"], vgroups=ceil_div(out_elems, cols),
+        kfolds=ceil_div(job.k, rows) if gemm else 0,
+        red=geo["win_h"] * geo["win_w"], vgroups=oh * ow * ceil_div(oc, cols),
         in1_signed=int(in1_signed))
 
 
@@ -100,12 +100,11 @@ def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
 
 def chunk_context(ir: HardwareIR, chunk) -> dict:
     jobs = [j for j in ir.layers if j.chunk == chunk.index]
-    ws = chunk.dataflow == "ws"
     layers = []
     for job in jobs:
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
-        f = layer_fields(job, chunk.rows, chunk.cols, ws, in1_signed)
+        f = layer_fields(job, chunk.rows, chunk.cols, in1_signed)
         check_layer_fits(job, f, chunk)
         layers.append(dict(index=job.index, name=job.name, kind=job.kind,
                            fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))

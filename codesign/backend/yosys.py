@@ -67,3 +67,29 @@ def top_counts(rtl_dir: Path) -> dict:
     """Yosys counts of a rendered project's whole top, its chunk buffers set aside (see above)."""
     rtl_dir = Path(rtl_dir)
     return synth_counts(rtl_sources(rtl_dir), TOP_NAME, blackboxes=("byte_ram",), include_dir=rtl_dir)
+
+
+ENGINE_MODULES = ["pe.v", "systolic_array.v", "requant.v", "byte_ram.v", "chunk_engine.v"]
+
+
+def engine_logic_levels(rtl_dir: Path, rows: int, cols: int, ws: bool, timeout: int = 1800) -> int:
+    """Cells on the longest register-to-register path of one chunk engine (R x C, OS or WS) after
+    `synth_xilinx` (yosys `ltp`; a CARRY4 counts as one level). Flip-flops, DSP48s, the buffers
+    (byte_ram) and the array (systolic_array: a mesh of PE-local paths) end a path; what is left
+    is the engine's own logic: walkers, fold control, requantiser and vector lanes."""
+    if shutil.which("yosys") is None:
+        raise CodesignError("yosys not found on PATH; install it (Debian: apt-get install -y yosys)")
+    sources = " ".join(str(Path(rtl_dir) / m) for m in ENGINE_MODULES)
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "ltp.txt"
+        script = (f"read_verilog -sv {sources}; blackbox byte_ram; blackbox systolic_array; "
+                  f"chparam -set R {rows} -set C {cols} -set WS {int(ws)} chunk_engine; "
+                  "synth_xilinx -family xc7 -flatten -top chunk_engine; "
+                  "select -set logic t:FD* t:DSP48E1 t:byte_ram t:systolic_array %u %u %u %n; "
+                  f"tee -q -o {out} ltp -noff @logic")
+        proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
+        found = re.search(r"length=(\d+)", out.read_text()) if out.is_file() else None
+        if proc.returncode != 0 or not found:
+            raise CodesignError(f"yosys ltp of chunk_engine {rows}x{cols} failed (exit {proc.returncode})")
+    return int(found.group(1))
+

@@ -41,7 +41,8 @@ def layer_figures(layer: Layer, in_bits: int) -> dict:
     return dict(m=gemm[0], n=gemm[1], k=gemm[2], g=gemm[3], vec_elems=_vec_elems(layer),
                 in_bytes=h * w * c * n_inputs, out_bytes=oh * ow * oc,
                 w_bytes=param_block_bytes(layer),
-                macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits)
+                macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits,
+                vec_c=oc if _vec_elems(layer) else 0)
 
 
 def layer_arrays(design: DesignPoint) -> LayerArrays:

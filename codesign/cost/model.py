@@ -18,9 +18,9 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   WS weights), and LAYER_OVERHEAD cycles per layer (start, last write-back): `array_cycles`.
   These two constants are the controller's; tests/test_rtl_sim.py compares the model's layer
   cycles with the RTL's counters exactly.
-* Non-GEMM layers (pool, add) run on the chunk's C vector lanes, one output element per lane:
-  ceil(outputs / C) groups of (vec_elems / outputs) reduction steps (the pool window, the
-  global-pool pixels, 1 for add) plus VECTOR_OVERHEAD: `vector_cycles`.
+* Non-GEMM layers (pool, add) run on the chunk's C vector lanes, one output channel per lane:
+  per output pixel ceil(out_c / C) groups of (vec_elems / outputs) reduction steps (the pool
+  window, the global-pool pixels, 1 for add) plus VECTOR_OVERHEAD: `vector_cycles`.
 * The RTL's schedule per layer is sequential, and `layer_cycles` describes exactly it:
   load each input tensor, then the layer's parameter block (weights padded to 64 bytes, then 8
   bytes per output channel; 8 more for add), compute, drain (OS: the last fold's R rows of
@@ -105,6 +105,7 @@ class LayerArrays:
     macs: object
     w_bits: object     # 0 for layers without weights
     a_bits: object     # bits of the input activation
+    vec_c: object = 0  # output channels of a pool/add layer (its vector groups are per pixel); 0 for GEMMs
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
         conv = (lambda v: torch.as_tensor(np.asarray(v), device=device)) if xp_name == "torch" \
@@ -135,14 +136,18 @@ def array_cycles(rows, cols, ws, m, n, k, g):
     return xp.where(g > 0, folds * per_fold + LAYER_OVERHEAD, 0)
 
 
-def vector_cycles(cols, vec_elems, out_elems=None):
-    """Cycles of a pool/add layer on C lanes: ceil(outputs / C) groups of vec_elems / outputs steps.
+def vector_cycles(cols, vec_elems, out_elems=None, out_c=None):
+    """Cycles of a pool/add layer on C lanes: per output pixel ceil(out_c / C) groups (lane j takes
+    channel c0 + j), each of vec_elems / outputs steps.
 
-    Without out_elems every element is its own output (one step each)."""
+    Without out_elems every element is its own output (one step each); without out_c (or 0) the
+    outputs are one pixel of out_elems channels."""
     xp = _xp(cols, vec_elems)
     outs = vec_elems if out_elems is None else out_elems
+    chans = outs if out_c is None else xp.where(out_c > 0, out_c, outs)
     steps = vec_elems // maximum(outs, 1)
-    return xp.where(vec_elems > 0, ceil_div(outs, cols) * steps + VECTOR_OVERHEAD, 0)
+    groups = (outs // maximum(chans, 1)) * ceil_div(chans, cols)
+    return xp.where(vec_elems > 0, groups * steps + VECTOR_OVERHEAD, 0)
 
 
 @dataclass(frozen=True)
@@ -187,7 +192,7 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     xp = _xp(L.m, rows, cols, act_buf_bytes)
     gemm = L.g > 0
     compute = (array_cycles(rows, cols, ws, L.m, L.n, L.k, L.g) + xp.where(gemm & ~ws, rows, 0)
-               + vector_cycles(cols, L.vec_elems, L.out_bytes))
+               + vector_cycles(cols, L.vec_elems, L.out_bytes, L.vec_c))
 
     # the sequential schedule: each input tensor, the parameter block, compute, the output
     # an add reads two tensors of its output's size (LayerArrays has no kind: in = 2 out = 2 vec)

@@ -47,8 +47,8 @@ module chunk_engine #(
                F_OUT_STEP_FOLD = 21, F_IN_SIGNED = 22, F_OUT_LO = 23, F_OUT_HI = 24, F_IN0_ADDR = 25,
                F_IN1_ADDR = 26, F_IN_BYTES = 27, F_OUT_ADDR = 28, F_OUT_BYTES = 29, F_PARAM_ADDR = 30,
                F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
-               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_PERIOD = 39, F_OUT_ELEMS = 40, F_RED = 41,
-               F_VGROUPS = 42, F_IN1_SIGNED = 43;
+               F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
+               F_VGROUPS = 40, F_IN1_SIGNED = 41;
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -65,7 +65,7 @@ module chunk_engine #(
     wire [9:0] out_lo = desc[F_OUT_LO*32 +: 10], out_hi = desc[F_OUT_HI*32 +: 10];
     wire [31:0] rec_off = `FLD(F_REC_OFF), in1_off = `FLD(F_IN1_OFF), out_off = `FLD(F_OUT_OFF);
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
-    wire [31:0] period = `FLD(F_PERIOD), out_elems = `FLD(F_OUT_ELEMS), red = `FLD(F_RED);
+    wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
     wire is_dw = (kind == K_DW);
 
@@ -133,71 +133,120 @@ module chunk_engine #(
     // GEMM fold state
     reg [31:0] tc, g, mf, nf, kf, m0, k0, n0, wbase, wbase_g, obase;
     reg [111:0] pix0, kst0, pixw, kw_s;
-    reg [1:0] tail;          // cycles since the drain ended
-    localparam RQ_LATENCY = 2'd3;
-    wire fold_end = (tc == period - 1);
+    // a fold ends when its last operand leaves the array's bottom-right PE (fold_done); the
+    // layer's GEMM part ends when the last fold's last result has passed the requantisers and
+    // been written (a token that travels beside the results: out_tok)
+    wire fold_done;
+    reg [3:0] out_tok;
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
     wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
 
-    // per-row operands
-    wire [111:0] pix_row [0:R-1] /* verilator split_var */;
-    wire [111:0] k_row [0:R-1] /* verilator split_var */;
+    // ---- row walkers: row i reads its operand i cycles after row 0 (the array's skew), from its
+    // own registered state, one step from row i-1's: OS rows hold consecutive output pixels
+    // (pix_next per row) and share the reduction index; WS rows hold consecutive reduction
+    // indices (k_next per row) and share the pixel. No chain through the rows within a cycle.
+    wire in_gemm = (HAS_GEMM != 0) && (state == S_GEMM);
+    wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
+    wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
+    wire [111:0] row_ps [0:R-1] /* verilator split_var */;
+    wire [111:0] row_ks [0:R-1] /* verilator split_var */;
+    wire [31:0]  row_idx [0:R-1] /* verilator split_var */;   // OS: output pixel m, WS: reduction index k
+    wire [R-1:0] row_v, row_f, row_l;
     wire [R*AW-1:0] a_rows;
-    wire [C*WW-1:0] b_cols;
+    reg  [R-1:0] a_v_q, a_f_q, a_l_q;
+    assign row_ps[0] = WS ? pixw : pix0;
+    assign row_ks[0] = WS ? kst0 : kw_s;
+    assign row_idx[0] = WS ? k0 : m0;
+    assign row_v[0] = a_valid;
+    assign row_f[0] = in_gemm && (tc == 0);
+    assign row_l[0] = in_gemm && (WS ? (tc == R + M - 1) : (tc == K - 1));
     generate for (gi = 0; gi < R; gi = gi + 1) begin : g_rows
-        if (gi == 0) begin : g_first
-            assign pix_row[0] = WS ? pixw : pix0;
-            assign k_row[0] = WS ? kst0 : kw_s;
-        end else begin : g_next
-            assign pix_row[gi] = WS ? pixw : pix_next(pix_row[gi-1]);
-            assign k_row[gi] = WS ? k_next(k_row[gi-1]) : kw_s;
+        if (gi > 0) begin : g_stage
+            reg [111:0] ps_r, ks_r;
+            reg [31:0] idx_r;
+            reg v_r, f_r, l_r;
+            always @(posedge clk) begin
+                ps_r <= WS ? row_ps[gi-1] : pix_next(row_ps[gi-1]);
+                ks_r <= WS ? k_next(row_ks[gi-1]) : row_ks[gi-1];
+                idx_r <= row_idx[gi-1] + 1;
+                {v_r, f_r, l_r} <= {row_v[gi-1], row_f[gi-1], row_l[gi-1]};
+            end
+            assign row_ps[gi] = ps_r;
+            assign row_ks[gi] = ks_r;
+            assign row_idx[gi] = idx_r;
+            assign {row_v[gi], row_f[gi], row_l[gi]} = {v_r, f_r, l_r};
         end
-        wire row_valid = WS ? (k0 + gi < K) && (tc >= R) && (tc - R < M)
-                            : (m0 + gi < M) && (tc < K);
-        wire [111:0] ps = pix_row[gi];
-        wire [111:0] ks = k_row[gi];
-        wire [31:0] addr = ps[63:32] + ks[63:32];
-        assign act_rd_addr[gi*32 +: 32] = addr;
-        wire [7:0] byte_v = (row_valid && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80])) ? act_rd[gi*8 +: 8] : 8'd0;
-        wire [31:0] v32 = act_int(byte_v, in_signed);
+        wire [111:0] ps = row_ps[gi];
+        wire [111:0] ks = row_ks[gi];
+        assign act_rd_addr[gi*32 +: 32] = ps[63:32] + ks[63:32];
+        wire ok = row_v[gi] && (row_idx[gi] < (WS ? K : M)) && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80]);
+        // the operand register: the read byte, masked to 0 outside the image or the GEMM
+        reg [7:0] a_q;
+        reg ok_q;
+        always @(posedge clk) begin
+            a_q <= act_rd[gi*8 +: 8];
+            ok_q <= ok;
+            a_v_q[gi] <= row_v[gi];
+            a_f_q[gi] <= row_f[gi];
+            a_l_q[gi] <= row_l[gi];
+        end
+        wire [31:0] v32 = act_int(ok_q ? a_q : 8'd0, in_signed);
         assign a_rows[gi*AW +: AW] = v32[AW-1:0];
         wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0]};
     end endgenerate
-    // column gj's weights start gj * K bytes into the fold's block (an adder chain, no multiplier)
-    wire [31:0] col_off [0:C-1] /* verilator split_var */;
+    // ---- column walkers: column j reads its weight j cycles after column 0, at column j-1's
+    // address + K (column j's weights start j * K bytes into the fold's block)
+    wire [31:0] col_a [0:C-1] /* verilator split_var */;
+    wire [31:0] col_n [0:C-1] /* verilator split_var */;
+    wire [C-1:0] col_v, col_w;
+    wire [C*WW-1:0] b_cols;
+    reg  [C-1:0] w_load_q;
+    wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
+    assign col_a[0] = wbase + kk0;
+    assign col_n[0] = n0;
+    assign col_v[0] = in_gemm && (WS ? (tc < R) && (kk0 < K) : (tc < K));
+    assign col_w[0] = in_gemm && WS && (tc < R);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
-        if (gj == 0) begin : g_off0
-            assign col_off[0] = 32'd0;
-        end else begin : g_offn
-            assign col_off[gj] = col_off[gj-1] + K;
+        if (gj > 0) begin : g_stage
+            reg [31:0] a_r, n_r;
+            reg v_r, w_r;
+            always @(posedge clk) begin
+                a_r <= col_a[gj-1] + K;
+                n_r <= col_n[gj-1] + 1;
+                {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
+            end
+            assign col_a[gj] = a_r;
+            assign col_n[gj] = n_r;
+            assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire col_valid = is_dw ? (gj == 0) : (n0 + gj < N);
-        wire [31:0] kk = WS ? k0 + (R - 1 - tc) : tc;
-        wire w_valid = col_valid && (WS ? (tc < R) && (kk < K) : (tc < K));
-        assign wgt_rd_addr[gj*32 +: 32] = wbase + col_off[gj] + kk;
-        wire [7:0] wb = w_valid ? wgt_rd[gj*8 +: 8] : 8'd0;
+        assign wgt_rd_addr[gj*32 +: 32] = col_a[gj];
+        wire ok = col_v[gj] && (is_dw ? (gj == 0) : (col_n[gj] < N));
+        reg [7:0] b_q;
+        reg ok_q;
+        always @(posedge clk) begin
+            b_q <= wgt_rd[gj*8 +: 8];
+            ok_q <= ok;
+            w_load_q[gj] <= col_w[gj];
+        end
+        wire [7:0] wb = ok_q ? b_q : 8'd0;
         wire [15:0] w16 = {{8{wb[7]}}, wb};
         assign b_cols[gj*WW +: WW] = w16[WW-1:0];
         wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
-    wire in_gemm = (HAS_GEMM != 0) && (state == S_GEMM);
-    wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
-    wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
     wire [R*C*32-1:0] results;
-    wire fold_done;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
         systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
-            .clk(clk), .a_rows(a_rows), .a_valid(a_valid), .a_first(tc == 0), .a_last(tc == K - 1),
-            .b_cols(b_cols), .w_load(in_gemm && WS && tc < R), .results(results), .fold_done(fold_done),
+            .clk(clk), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
+            .b_cols(b_cols), .w_load(w_load_q), .results(results), .fold_done(fold_done),
             .valid_bottom(valid_bottom));
     end else begin : g_no_array
         assign results = {R*C*32{1'b0}};
         assign fold_done = 1'b0;
         assign valid_bottom = {C{1'b0}};
-        wire _unused_array = &{1'b0, a_rows, b_cols, a_valid};
+        wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q};
     end endgenerate
 
     // ---------------------------------------------------------------- requantiser inputs
@@ -209,12 +258,15 @@ module chunk_engine #(
     // OS drain: the finished fold's R x C results, one row of C lanes per cycle
     reg [R*C*32-1:0] bank;
     reg [31:0] d_row, d_m0, d_ch, d_addr;
-    reg d_busy;
-    // WS lanes: per column the pixel index and output address of its next partial sum
-    // vector unit
-    reg [31:0] v, rcount, o0, vkh, vkw, roff, rrow;
-    reg [127:0] e0;           // {c, pixel state}
-    wire [127:0] e_lane [0:C-1] /* verilator split_var */;
+    reg d_busy, d_last;
+    // vector unit: a group is one output pixel's channel tile c0 .. c0 + C - 1 (lane j: channel
+    // c0 + j), so all lanes share one pixel walker (vpix) and one reduction walker, and read C
+    // consecutive bytes; ceil(out_c / C) groups per output pixel
+    reg [31:0] v, rcount, c0, vobase, vkh, vkw, roff, rrow;
+    reg [111:0] vpix;
+    wire v_in = in_image(vpix[79:64], vpix[95:80], vkh[15:0], vkw[15:0]);
+    wire [31:0] v_addr0 = vpix[63:32] + roff + c0;   // lane 0's input byte
+    wire _unused_v = &{1'b0, vpix[111:96], vpix[31:0], vkh[31:16], vkw[31:16]};
     assign rec_rd_addr[C*32 +: 32] = 32'd0;
     wire signed [15:0] add_m0 = rec_rd[C*64 +: 16];
     wire signed [15:0] add_m1 = rec_rd[C*64 + 16 +: 16];
@@ -235,19 +287,9 @@ module chunk_engine #(
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
         wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
-        if (gj == 0) begin : g_e0
-            assign e_lane[0] = e0;
-        end else begin : g_en
-            wire [127:0] prev = e_lane[gj-1];
-            assign e_lane[gj] = (prev[127:112] + 16'd1 < out_c[15:0]) ? {prev[127:112] + 16'd1, prev[111:0]}
-                                                                      : {16'd0, pix_next(prev[111:0])};
-        end
-        wire [111:0] e_pix = e_lane[gj][111:0];
-        wire [31:0] e_c = {16'd0, e_lane[gj][127:112]};
-        wire [111:0] r_state = {16'd0, vkw[15:0], vkh[15:0], roff, rrow};
-        wire e_in = in_image(e_pix[79:64], e_pix[95:80], r_state[79:64], r_state[95:80]);
-        wire [31:0] e_addr = e_pix[63:32] + r_state[63:32] + e_c;
-        wire _unused_e = &{1'b0, e_pix[111:96], e_pix[31:0], r_state[111:96], r_state[31:0]};
+        wire [31:0] e_c = c0 + gj;
+        wire e_in = v_in;
+        wire [31:0] e_addr = v_addr0 + gj;
         assign act_rd_addr[(R + 2*gj)*32 +: 32] = e_addr;
         assign act_rd_addr[(R + 2*gj + 1)*32 +: 32] = e_addr + in1_off;
         wire signed [31:0] x = act_int(act_rd[(R + 2*gj)*8 +: 8], in_signed);
@@ -262,7 +304,7 @@ module chunk_engine #(
             (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
             (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
             (HAS_ADD != 0) ? 32'(x_m0) + 32'(y_m1) : 32'sd0;
-        wire v_emit = in_vec && (rcount + 1 == red) && (o0 + gj < out_elems);
+        wire v_emit = in_vec && (rcount + 1 == red) && (e_c < out_c);
         always @(posedge clk) begin
             if (in_vec) vacc <= v_next;
             if (in_gemm && WS && valid_bottom[gj]) begin
@@ -279,7 +321,7 @@ module chunk_engine #(
             if (in_vec) begin
                 rq_acc <= v_next;
                 rq_ch <= e_c;
-                rq_addr <= out_off + o0 + gj;
+                rq_addr <= out_off + vobase + e_c;
             end else if (WS) begin
                 rq_acc <= ws_total;
                 rq_ch <= ch_base + gj;
@@ -326,9 +368,13 @@ module chunk_engine #(
     always @(posedge clk) begin
         dma_start <= 1'b0;
         cyc <= cyc + 1;
+        // the last result enters the requantisers: OS the last fold's last drain row, WS the
+        // last fold's last partial sum (both lanes' pipelines: rq_valid, rq_valid_q, wr_valid, the write)
+        out_tok <= {out_tok[2:0], WS ? (in_gemm && fold_done && last_fold) : (d_busy && d_last && d_row + 1 == R)};
         if (rst) begin
             state <= S_IDLE;
             d_busy <= 1'b0;
+            out_tok <= 4'd0;
         end else begin
             // OS drain runs beside the folds
             if (fold_done && !WS) begin
@@ -338,6 +384,7 @@ module chunk_engine #(
                 d_m0 <= m0;
                 d_ch <= ch_base;
                 d_addr <= out_off + obase + ch_base;
+                d_last <= last_fold;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
                 d_row <= d_row + 1;
@@ -371,9 +418,8 @@ module chunk_engine #(
                             wbase <= 0; wbase_g <= 0; obase <= 0;
                             pix0 <= pix_init(pad, base0); pixw <= pix_init(pad, base0);
                             kst0 <= k_init(0); kw_s <= k_init(0);
-                            v <= 0; rcount <= 0; o0 <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
-                            e0 <= {16'd0, pix_init(pad, base0)};
-                            tail <= 2'd0;
+                            v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
+                            vpix <= pix_init(pad, base0);
                             state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
                         end
                         default: state <= S_LEND;
@@ -383,14 +429,14 @@ module chunk_engine #(
                     tc <= tc + 1;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
-                    if (fold_end) begin
+                    if (fold_done) begin
                         tc <= 0;
                         pixw <= pix_init(pad, base0);
                         kw_s <= k_init(g);
                         if (last_fold) state <= S_GEMM_TAIL;
                         if (WS) begin
                             if (kf + 1 < kfolds) begin
-                                kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(k_row[R-1]);
+                                kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(row_ks[R-1]);
                             end else begin
                                 kf <= 0; k0 <= 0; kst0 <= k_init(g);
                                 if (nf + 1 < nfolds) begin
@@ -407,7 +453,7 @@ module chunk_engine #(
                                 nf <= 0; n0 <= 0; wbase <= wbase_g;
                                 if (mf + 1 < mfolds) begin
                                     mf <= mf + 1; m0 <= m0 + R; obase <= obase + out_step_fold;
-                                    pix0 <= pix_next(pix_row[R-1]);
+                                    pix0 <= pix_next(row_ps[R-1]);
                                 end else begin
                                     mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(pad, base0);
                                     g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
@@ -417,14 +463,9 @@ module chunk_engine #(
                         end
                     end
                 end
-                S_GEMM_TAIL: begin
-                    // the last results leave the requantisers RQ_LATENCY cycles after the drain,
-                    // whichever lanes hold valid outputs: a fixed wait keeps the count exact
-                    tail <= (d_busy || fold_done) ? 2'd0 : tail + 2'd1;
-                    if (!d_busy && !fold_done && tail == RQ_LATENCY) begin
-                        dma_step <= 2'd3;
-                        state <= S_DMA_GO;
-                    end
+                S_GEMM_TAIL: if (out_tok[3]) begin
+                    dma_step <= 2'd3;
+                    state <= S_DMA_GO;
                 end
                 S_VEC: begin
                     if (rcount + 1 < red) begin
@@ -436,9 +477,11 @@ module chunk_engine #(
                         end
                     end else begin
                         rcount <= 0; vkw <= 0; vkh <= 0; roff <= 0; rrow <= 0;
-                        e0 <= (e_lane[C-1][127:112] + 16'd1 < out_c[15:0]) ? {e_lane[C-1][127:112] + 16'd1, e_lane[C-1][111:0]}
-                                                                           : {16'd0, pix_next(e_lane[C-1][111:0])};
-                        o0 <= o0 + C;
+                        if (c0 + C < out_c) begin
+                            c0 <= c0 + C;
+                        end else begin
+                            c0 <= 0; vpix <= pix_next(vpix); vobase <= vobase + out_c;
+                        end
                         v <= v + 1;
                         if (v + 1 == vgroups) state <= S_VEC_TAIL;
                     end
