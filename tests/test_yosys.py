@@ -30,3 +30,4 @@ def test_top_resources_match_the_model(tmp_path, seed, n_chunks):
 def test_parse_stat_reads_the_flattened_design_counts():
     text = '{"modules": {}, "design": {"num_cells": 3, "num_cells_by_type": {"DSP48E1": 2, "LUT6": 1}}}'
     assert parse_stat(text) == {"DSP48E1": 2, "LUT6": 1}
+

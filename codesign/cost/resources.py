@@ -6,7 +6,8 @@ FPGA (per chunk, summed over chunks), fitted to Yosys `synth_xilinx` of the gene
   multiply by shift-and-add in LUTs), plus per column lane REQUANT_DSP (the requantiser's
   32 x 16-bit multiply) and ADD_DSP (the residual add's two 9 x 16-bit input scalings). Exact.
 * LUT / FF: a per-design share (AXI4-Lite registers, period sequencer: TOP_LUT / TOP_FF) and,
-  per chunk, terms per chunk, column lane, vector lane, array row and PE (a LUT multiplier adds
+  per chunk, terms per chunk, column lane, vector lane, array row and PE, plus the registers of
+  the row and column walkers (counted from their widths) (a LUT multiplier adds
   LUT_PER_PE_BIT2 * bits^2; an OS PE keeps its accumulator and result in fabric registers, a WS
   PE's partial sum sits in the DSP48's P register). Fitted on ten random tops: LUT within 9 %,
   FF within 3 % there; held-out designs in docs/verilog.md.
@@ -42,7 +43,7 @@ ADD_DSP = 2
 TOP_LUT, TOP_FF = 4000, 1020
 LUT_PER_COL = 800            # requantiser lane, weight column addressing, its share of the controller
 LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has such layers
-LUT_PER_ROW = 280            # an array row's im2col walker
+LUT_PER_ROW = 4              # an array row's walker stage: refitted on random_design(2, 2) after the walkers were registered (was 280)
 LUT_PER_PE = 32
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
 FF_PER_CHUNK = 1095
@@ -50,6 +51,14 @@ FF_PER_COL = 70
 FF_PER_VEC_LANE = 61
 FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
 FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
+# the registered walkers (docs/verilog.md), counted from their register widths, not fitted: an
+# array row's stage holds a pixel and a reduction state (2 x 112 bits), its M/K index (32) and
+# three flags, plus its operand register (8 + 4 flags); a column's stage its address and N index
+# (2 x 32) and two flags, plus its operand register (8 + 2); row 0 and column 0 have no stage
+FF_PER_ROW_STAGE = 259
+FF_PER_ROW_OPERAND = 12
+FF_PER_COL_STAGE = 66
+FF_PER_COL_OPERAND = 10
 
 
 def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,
@@ -67,7 +76,9 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     lut_pe = LUT_PER_PE + xp.where(dsp_mac, 0, LUT_PER_PE_BIT2 * mult_bits * mult_bits)
     lut = (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
     ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS)
-    ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * ff_pe * pes
+    walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
+               + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
+    ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
     bram = bram36_for(act_buf_kib * 1024, rows * 8) + bram36_for(wgt_buf_kib * 1024, cols * 8)
     return {"dsp": dsp, "lut": lut, "ff": ff, "bram36": bram}
 
