@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from codesign.design import Dataset
 from codesign.quant import act_bounds, fake_quant_act
