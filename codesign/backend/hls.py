@@ -84,7 +84,7 @@ def layer_table(ir: HardwareIR, chunk) -> list[dict]:
     for job in ir.layers[chunk.first_layer:chunk.last_layer + 1]:
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
-        fields = verilog.layer_fields(job, chunk.rows, chunk.cols, chunk.dataflow == "ws", in1_signed)
+        fields = verilog.layer_fields(job, chunk.rows, chunk.cols, in1_signed)
         verilog.check_layer_fits(job, fields, chunk)
         rows.append(dict(fields, index=job.index, name=job.name, ir_kind=job.kind))
     return rows

@@ -31,22 +31,31 @@ from pathlib import Path
 from codesign.backend.hls import layer_table
 from codesign.backend.ir import HardwareIR, lower
 from codesign.backend.verilog import ceil_div
-from codesign.cost.model import DMA_OVERHEAD, READ_BURST_OVERHEAD, WRITE_BURST_OVERHEAD
+from codesign.cost.model import DMA_OVERHEAD, READ_HANDSHAKE, WRITE_HANDSHAKE, MemoryTiming, memory_timing
 from codesign.design import load_design
 from codesign.errors import CodesignError
+from codesign.targets import load_target
 
 LOOPS = ("LOAD", "PARAMS", "OS_K", "OS_DRAIN", "WS_LOAD", "WS_STREAM", "VEC", "STORE")
 LOOP_II = dict.fromkeys(LOOPS, 1)
 # Assumed pipeline depths. LOAD/PARAMS: the AXI read latency (the cost model's DMA start plus one
-# burst's latency, measured on cocotbext-axi's AxiRam) + the replica write; STORE: the write
+# burst's handshake and the target's DRAM read latency) + the replica write; STORE: the write
 # latency up to the last response; OS_K: BRAM read (2), byte select (1), multiply (2), accumulate
 # (1); OS_DRAIN: bias add (1), the requantiser's 32x15 multiply (3), round / shift / clamp (1), bank
 # write (1); WS_LOAD: BRAM read (2) + register (1); WS_STREAM: OS_K's operand path and multiply
 # (5), the column adder tree (2), the partial-sum read-add-write (2), the requantiser and the bank
 # write (5); VEC: BRAM read (2), byte select (1), compare / add (1), the requantiser and write (5).
-LOOP_DEPTH = {"LOAD": DMA_OVERHEAD + READ_BURST_OVERHEAD + 1, "PARAMS": DMA_OVERHEAD + READ_BURST_OVERHEAD + 1,
-              "STORE": DMA_OVERHEAD + WRITE_BURST_OVERHEAD + 1, "OS_K": 6, "OS_DRAIN": 6, "WS_LOAD": 3,
-              "WS_STREAM": 14, "VEC": 9}
+COMPUTE_DEPTH = {"OS_K": 6, "OS_DRAIN": 6, "WS_LOAD": 3, "WS_STREAM": 14, "VEC": 9}
+
+
+def loop_depth(memory: MemoryTiming) -> dict[str, int]:
+    """The assumed depths, the transfers' from the DRAM's timing as the cost model takes it."""
+    read = DMA_OVERHEAD + READ_HANDSHAKE + memory.read_latency + 1
+    return {"LOAD": read, "PARAMS": read, "STORE": DMA_OVERHEAD + WRITE_HANDSHAKE + memory.write_latency + 1,
+            **COMPUTE_DEPTH}
+
+
+LOOP_DEPTH = loop_depth(MemoryTiming())   # an ideal memory; `estimate` uses the design's target
 ENTRY = 1   # cycles the FSM of the enclosing plain loop spends around each pipelined loop it enters
 
 
@@ -81,6 +90,7 @@ def layer_estimate(row: dict, rows: int, cols: int, ws: bool, ii: dict | None = 
 def estimate(ir: HardwareIR, ii: dict | None = None, depth: dict | None = None) -> list[dict]:
     """Per layer: the cost model's cycles and the HLS engine's estimate."""
     out = []
+    depth = depth or loop_depth(memory_timing(load_target(ir.target)))
     for chunk in ir.chunks:
         for row in layer_table(ir, chunk):
             job = ir.layers[row["index"]]
