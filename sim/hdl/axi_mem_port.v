@@ -1,6 +1,7 @@
 // One AXI4 slave port of the simulated DRAM (sim/hdl/tb_top.v.j2 gives every chunk's master one;
 // the memory array itself lives in tb_top and is shared by all ports, as the Zynq HP ports share
-// the DDR). One read and one write burst at a time (the DMA never issues more), INCR bursts only.
+// the DDR). One read and one write burst at a time (the DMA never issues more), INCR bursts of
+// full-width beats only (tb_top stops on any other); a write burst ends at WLAST (AWLEN unused).
 // Timing, all set at run time:
 //   rd_lat     cycles from the AR handshake to the first R beat (>= 1)
 //   wr_lat     cycles from the last W beat to BVALID (>= 1)
