@@ -174,10 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mem-seed", type=NON_NEGATIVE, default=1, help="seed of the backpressure")
 
     i = sub.add_parser("impl", help="synthesis (ECP5: place, route, bitstream) of DIR/rtl; fits and timing")
-    i.add_argument("dir")
-    i.add_argument("--json", action="store_true")
-    i.add_argument("--timeout", type=float, default=3600.0, help="seconds per tool run (default 3600)")
-    i.add_argument("--clock", type=float, default=None, help="MHz to close at (default: the design's clock)")
+    i.add_argument("dir", help="a project folder written by `codesign hw` (writes DIR/impl/)")
+    i.add_argument("--json", action="store_true", help="print DIR/impl/impl.json (docs/impl.md)")
+    i.add_argument("--timeout", type=positive_float, default=3600.0, help="seconds per tool run (default 3600)")
+    i.add_argument("--clock", type=positive_float, default=None, help="MHz to close at (default: the design's clock)")
 
     r = sub.add_parser("report", help="Markdown report with plots of a run folder")
     r.add_argument("run", help="the run folder of `codesign search --out`")

@@ -75,9 +75,14 @@ def test_fake_quant_layers_match_golden(name, example_path):
     for layer, codes, want in zip(design.layers, layer_codes(model, images, exact=True), ref):
         np.testing.assert_array_equal(codes, want, err_msg=layer.name)
     # plain fake quant (float32, real-valued requant scales): rounding flips, and what they cause
-    # downstream; measured 0 to 2.4 % of a layer's elements differ
-    for layer, codes, want in zip(design.layers, layer_codes(model, images, exact=False), ref):
+    # downstream. Measured 0 to 3.1 % of a hidden layer's elements differ, with one or two torch
+    # threads (the summation order moves which elements flip); the classifier's 16 x 10 logits are
+    # too few for a fraction, so it is held to the same classes as the golden model
+    plain = list(layer_codes(model, images, exact=False))
+    for layer, codes, want in zip(design.layers[:-1], plain[:-1], ref[:-1]):
         assert (codes != want).mean() < 0.05, layer.name
+    classes = lambda logits: logits.reshape(len(images), -1).argmax(1)  # noqa: E731
+    np.testing.assert_array_equal(classes(plain[-1]), classes(ref[-1]))
 
 
 def test_export_ranges_and_shapes(example_path):
