@@ -52,7 +52,7 @@ def pareto_section(run: Path, design: DesignPoint) -> Section:
     fps = np.array([float(v["fps"]) for v in visited])
     front = pareto_front(acc, fps)
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
-    ax.scatter(fps, acc, s=14, alpha=0.5, label=f"visited, one per epoch ({len(visited)})")
+    ax.scatter(fps, acc, s=14, alpha=0.5, label=f"derived networks checked ({len(visited)})")
     ax.plot(fps[front], acc[front], "r.-", label=f"Pareto front ({len(front)})")
     if final:
         ax.scatter([float(final[-1]["fps"])], [float(final[-1]["val_acc"])], marker="*", s=220, facecolor="none",
