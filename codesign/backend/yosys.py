@@ -22,11 +22,23 @@ from pathlib import Path
 from codesign.backend.verilog import TOP_NAME, rtl_sources
 from codesign.errors import CodesignError
 
-LUT_CELLS = {"LUT1": 1, "LUT2": 1, "LUT3": 1, "LUT4": 1, "LUT5": 1, "LUT6": 1,
-             # LUTs used as memory or shift registers (counted as LUTs, as Vivado's utilisation does)
-             "SRL16E": 1, "SRLC32E": 1, "RAM32X1D": 2, "RAM64X1D": 2, "RAM32M": 4, "RAM64M": 4, "RAM128X1D": 4}
+LUT_LOGIC = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
+# LUTs used as memory or shift registers (counted as LUTs, as Vivado's utilisation does)
+LUT_RAM = {"SRL16E": 1, "SRLC32E": 1, "RAM32X1D": 2, "RAM64X1D": 2, "RAM32M": 4, "RAM64M": 4, "RAM128X1D": 4,
+           "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "RAM32M16": 8, "RAM64M8": 8}
 FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE")
-BRAM_CELLS = {"RAMB36E1": 1.0, "RAMB18E1": 0.5}
+BRAM_CELLS = {"RAMB36E1": 1.0, "RAMB18E1": 0.5, "RAMB36E2": 1.0, "RAMB18E2": 0.5}
+DSP_CELLS = ("DSP48E1", "DSP48E2")
+
+
+def xilinx_counts(cells: dict[str, int]) -> dict:
+    """dsp, bram36 (RAMB18 = 0.5), lut (logic + LUTRAM, as Vivado's utilisation counts them),
+    lutram, ff from synth_xilinx's cell counts (7-series and UltraScale cells)."""
+    lutram = sum(cells.get(c, 0) * n for c, n in LUT_RAM.items())
+    return {"dsp": sum(cells.get(c, 0) for c in DSP_CELLS),
+            "bram36": sum(cells.get(c, 0) * w for c, w in BRAM_CELLS.items()),
+            "lut": sum(cells.get(c, 0) for c in LUT_LOGIC) + lutram, "lutram": lutram,
+            "ff": sum(cells.get(c, 0) for c in FF_CELLS)}
 
 
 def synth_counts(sources: list[Path], top: str, family: str = "xc7", timeout: int = 1200,
@@ -46,9 +58,7 @@ def synth_counts(sources: list[Path], top: str, family: str = "xc7", timeout: in
             raise CodesignError(f"yosys synth_xilinx of {top} failed (exit {proc.returncode}): "
                                 f"{(proc.stderr or proc.stdout).strip().splitlines()[-1:]}")
         cells = parse_stat(stat.read_text())
-    return {"dsp": cells.get("DSP48E1", 0), "lut": sum(cells.get(c, 0) * n for c, n in LUT_CELLS.items()),
-            "ff": sum(cells.get(c, 0) for c in FF_CELLS),
-            "bram36": sum(cells.get(c, 0) * w for c, w in BRAM_CELLS.items()), "cells": cells}
+    return {**xilinx_counts(cells), "cells": cells}
 
 
 def parse_stat(text: str) -> dict[str, int]:

@@ -21,6 +21,7 @@ from codesign.backend.verilog import TOP_NAME, rtl_sources
 from codesign.cost import evaluate
 from codesign.design import load_design
 from codesign.errors import CodesignError
+from codesign.files import write_text
 from codesign.impl import ecp5, xilinx
 from codesign.impl.tools import ToolTimeout, version
 from codesign.targets import Target, load_target
@@ -60,7 +61,7 @@ def run(hw_dir: str | Path, timeout: float = 3600.0, clock_mhz: float | None = N
         result.update(run_ecp5(rtl_sources(rtl), rtl, work, target, clock, timeout))
     else:
         result.update(run_xilinx(rtl, work, target, timeout))
-    (work / "impl.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_text(work / "impl.json", json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -9,24 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from codesign.backend.yosys import parse_stat
+from codesign.backend.yosys import parse_stat, xilinx_counts
 from codesign.errors import CodesignError
 from codesign.impl.tools import last_error, native_yosys, run_tool
-
-LUT_LOGIC = ("LUT1", "LUT2", "LUT3", "LUT4", "LUT5", "LUT6")
-LUT_RAM = {"SRL16E": 1, "SRLC32E": 1, "RAM32X1D": 2, "RAM64X1D": 2, "RAM32M": 4, "RAM64M": 4, "RAM128X1D": 4,
-           "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "RAM32M16": 8, "RAM64M8": 8}
-FF_CELLS = ("FDRE", "FDSE", "FDCE", "FDPE")
-BRAM = {"RAMB36E1": 1.0, "RAMB18E1": 0.5, "RAMB36E2": 1.0, "RAMB18E2": 0.5}
-DSP = ("DSP48E1", "DSP48E2")
-
-
-def xilinx_counts(cells: dict[str, int]) -> dict:
-    """dsp, bram36, lut (logic + LUTRAM, as Vivado's utilisation counts them), lutram, ff."""
-    lutram = sum(cells.get(c, 0) * n for c, n in LUT_RAM.items())
-    return {"dsp": sum(cells.get(c, 0) for c in DSP), "bram36": sum(cells.get(c, 0) * w for c, w in BRAM.items()),
-            "lut": sum(cells.get(c, 0) for c in LUT_LOGIC) + lutram, "lutram": lutram,
-            "ff": sum(cells.get(c, 0) for c in FF_CELLS)}
 
 
 def synthesise(work: Path, sources: list[Path], top: str, include: Path, family: str, timeout: float) -> dict:
