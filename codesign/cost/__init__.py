@@ -121,15 +121,15 @@ def chunk_fpga_resources(design: DesignPoint, family: str | None = "xc7") -> dic
 
 
 def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:
-    cs = design.accelerator.chunks
-    arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
-    rows, cols, mult = arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits)
-    act, wgt = arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib)
     if target.kind == "fpga":
         res = {k: float(np.sum(v)) for k, v in chunk_fpga_resources(design, target.family).items()}
         for k, v in top_share(target.family).items():
             res[k] += v
         return res, {k: float(v) for k, v in target.resources.items()}
+    cs = design.accelerator.chunks
+    arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
+    rows, cols, mult = arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits)
+    act, wgt = arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib)
     dram_bytes = dram_cycles * dram_bytes_per_cycle(target)
     sram_bytes = L.macs * 2  # every MAC reads one weight and one activation byte from a buffer
     energy = float(np.sum(asic_energy_uj(L.macs, L.w_bits, L.a_bits, sram_bytes, dram_bytes, target)))
