@@ -4,6 +4,7 @@ the CLI end to end, resume, errors."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -307,3 +308,21 @@ def test_augmentation_is_a_padded_crop_and_flip_and_reproducible():
     assert torch.equal(first[0], first[1]) and not torch.equal(first[0], first[2])
     x, y = next(batches.epoch(0, 1))                # labels = indices: each image is its own, scaled
     assert torch.equal(x, torch.from_numpy(images[y.numpy()]).permute(0, 3, 1, 2).float() / 255)
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_stay_in_step_and_write_once(tmp_path):
+    """Two gloo ranks, each on its half of every batch: gradients averaged after each backward keep
+    the ranks identical (search/distributed.check_in_sync stops the run if not); rank 0 alone writes."""
+    (tmp_path / "tiny.toml").write_text(TINY)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "codesign.cli", "search",
+                          "--config", "tiny.toml", "--out", "ddp"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("wrote ddp/design.json") == 1
+    log = [json.loads(line) for line in (tmp_path / "ddp" / "search_log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2]
+    design = load_design(tmp_path / "ddp" / "design.json")
+    check_fits(design)
+    assert np.isclose(design.predicted.fps, evaluate(design).fps)
