@@ -98,6 +98,8 @@ class JointSearch:
         self.arch_data = Batches(images[a_idx], labels[a_idx], s.batch, dev, opts.seed, 1, s.augment, s.workers)
         self.val_data = (to_tensor(sp.val[0]), torch.from_numpy(sp.val[1]))
         self.net = Supernet(config, sp.input_shape, sp.num_classes).to(dev)
+        if s.compile:
+            self.net.compile_blocks()
         if s.weight_optimizer == "sgd":
             self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=s.weight_lr, momentum=s.momentum,
                                          nesterov=s.momentum > 0, weight_decay=s.weight_decay)

@@ -23,12 +23,12 @@ from codesign.space.config import load_config
 from codesign.targets import Target, load_target
 
 # Settings a resumed search may change: more epochs continue it; everything else must match.
-RESUMABLE = {("search", "epochs")}
+RESUMABLE = {("search", "epochs"), ("search", "compile")}
 
 
 def apply_overrides(config, args):
     s = config.search
-    for field in ("epochs", "steps_per_epoch", "batch", "objective"):
+    for field in ("epochs", "steps_per_epoch", "batch", "objective", "compile"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(s, field, value)
