@@ -89,3 +89,62 @@ def narrowest_multipliers(design: DesignPoint) -> DesignPoint:
         need = max([max(layer.w_bits, layer_in_bits(design, layer)) for layer in layers if layer.w_bits] + [2])
         chunks.append(c.model_copy(update={"mult_bits": need}))
     return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
+
+
+def random_tiled_design(seed: int, n_chunks: int = 2) -> DesignPoint:
+    """A seeded random design whose layers outgrow their chunks' buffers, so that they run in
+    tiles (`codesign.cost.model.tile_plan`): a 12..20 x 12..20 x 4..8 input, convolutions of 8..32
+    channels, 1..3 KiB activation and 1 KiB weight buffers, each chunk its own dataflow and loop
+    order (both dataflows and both loop orders among the chunks when n_chunks >= 2). Widths and
+    channels are multiples of 4, so that a few output rows make whole bursts."""
+    rng = np.random.default_rng(seed)
+    side = lambda lo, hi: int(rng.integers(lo // 4, hi // 4 + 1)) * 4  # noqa: E731
+    shape = (side(12, 20), side(12, 20), side(4, 8))
+    a_bits, w_draws = shuffled_bits(rng), shuffled_bits(rng)
+    layers: list[Layer] = []
+
+    def add(kind, out_shape, **kw):
+        layers.append(Layer(name=f"l{len(layers)}_{kind}", kind=kind, inputs=kw.pop("inputs", [len(layers) - 1]),
+                            in_shape=kw.pop("in_shape", layers[-1].out_shape if layers else shape),
+                            out_shape=out_shape, a_bits=next(a_bits), relu=bool(rng.integers(0, 2)), **kw))
+
+    k = int(rng.choice([3, 5]))
+    add("conv", conv_out(shape, k, 1, k // 2, side(8, 16)), kernel=k, padding=k // 2, w_bits=next(w_draws))
+    cur = layers[-1].out_shape
+    add("conv", conv_out(cur, 3, 2, 1, side(16, 32)), kernel=3, stride=2, padding=1, w_bits=next(w_draws))
+    cur = layers[-1].out_shape
+    add("dwconv", cur, kernel=3, padding=1, w_bits=next(w_draws))
+    skip = len(layers) - 1
+    add("conv", cur, kernel=1, w_bits=next(w_draws))
+    add("add", cur, inputs=[skip, len(layers) - 1])
+    add("maxpool", conv_out(cur, 3, 1, 1, cur[2]), kernel=3, stride=1, padding=1)
+    add("conv", conv_out(cur, 3, 2, 1, side(24, 32)), kernel=3, stride=2, padding=1, w_bits=next(w_draws))
+    add("avgpool", (1, 1, layers[-1].out_shape[2]))
+    add("fc", (1, 1, 10), w_bits=next(w_draws))
+    cuts = sorted(rng.choice(np.arange(1, len(layers)), size=n_chunks - 1, replace=False))
+    bounds = [0, *map(int, cuts), len(layers)]
+    flows = ["os", "ws"] if rng.integers(0, 2) else ["ws", "os"]
+    orders = ["weights_outer", "inputs_outer"] if rng.integers(0, 2) else ["inputs_outer", "weights_outer"]
+    chunks = [Chunk(first_layer=a, last_layer=b - 1, rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)),
+                    dataflow=flows[i % 2], mult_bits=8, act_buf_kib=int(rng.integers(1, 4)), wgt_buf_kib=1,
+                    loop_order=orders[i % 2])
+              for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    design = DesignPoint(name=f"rtl_tiled{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
+                         layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+    return smallest_tiling_buffers(narrowest_multipliers(design))
+
+
+def smallest_tiling_buffers(design: DesignPoint) -> DesignPoint:
+    """Each chunk's act_buf_kib raised from its drawn value until every layer of it has a tiling."""
+    from codesign.cost import chunk_arrays, layer_arrays
+    from codesign.cost.model import tile_plan
+    chunks = list(design.accelerator.chunks)
+    for i, c in enumerate(chunks):
+        for kib in range(c.act_buf_kib, 65):
+            chunks[i] = c.model_copy(update={"act_buf_kib": kib})
+            d = design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
+            ch = chunk_arrays(d)
+            ok = tile_plan(layer_arrays(d), ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"])["ok"]
+            if ok[c.first_layer:c.last_layer + 1].all():
+                break
+    return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})

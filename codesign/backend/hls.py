@@ -85,7 +85,7 @@ def layer_table(ir: HardwareIR, chunk) -> list[dict]:
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
         fields = verilog.layer_fields(job, chunk.rows, chunk.cols, in1_signed)
-        verilog.check_layer_fits(job, fields, chunk)
+        verilog.check_layer_fits(job, fields, chunk, "the HLS backend does not tile layers (the RTL does)")
         rows.append(dict(fields, index=job.index, name=job.name, ir_kind=job.kind))
     return rows
 
