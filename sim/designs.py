@@ -91,13 +91,24 @@ def narrowest_multipliers(design: DesignPoint) -> DesignPoint:
     return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
 
 
-def random_tiled_design(seed: int, n_chunks: int = 2) -> DesignPoint:
-    """A seeded random design whose layers outgrow their chunks' buffers, so that they run in
-    tiles (`codesign.cost.model.tile_plan`): a 12..20 x 12..20 x 4..8 input, convolutions of 8..32
-    channels, 1..3 KiB activation and 1 KiB weight buffers, each chunk its own dataflow and loop
-    order (both dataflows and both loop orders among the chunks when n_chunks >= 2). Widths and
-    channels are multiples of 4, so that a few output rows make whole bursts."""
+def random_tiled_design(seed: int, combo: int = 0) -> DesignPoint:
+    """A seeded random two-chunk design whose layers outgrow their chunks' buffers, so that they
+    run in tiles (`codesign.cost.model.tile_plan`): a 12..20 x 12..20 x 4..8 input, convolutions
+    of 8..40 channels, a 3x3 or 5x5 depthwise conv, an fc over a 3D tensor, the smallest
+    activation buffers (from a random 1..3 KiB up) that every layer fits in tiles, and 1 KiB
+    weight buffers. combo 0: chunk 0 OS inputs_outer, chunk 1 WS weights_outer; combo 1: chunk 0
+    WS weights_outer, chunk 1 OS inputs_outer. Drawn again (from the same seed) until each chunk
+    has a layer tiled both ways, so its loop order matters. Widths and channels are multiples of
+    4, so that a few output rows make whole bursts."""
     rng = np.random.default_rng(seed)
+    while True:
+        design = _tiled_draw(rng, seed, combo)
+        jobs = tile_counts(design)
+        if all(any(s > 1 and b > 1 for s, b in jobs[c.first_layer:c.last_layer + 1]) for c in design.accelerator.chunks):
+            return design
+
+
+def _tiled_draw(rng: np.random.Generator, seed: int, combo: int) -> DesignPoint:
     side = lambda lo, hi: int(rng.integers(lo // 4, hi // 4 + 1)) * 4  # noqa: E731
     shape = (side(12, 20), side(12, 20), side(4, 8))
     a_bits, w_draws = shuffled_bits(rng), shuffled_bits(rng)
@@ -111,27 +122,34 @@ def random_tiled_design(seed: int, n_chunks: int = 2) -> DesignPoint:
     k = int(rng.choice([3, 5]))
     add("conv", conv_out(shape, k, 1, k // 2, side(8, 16)), kernel=k, padding=k // 2, w_bits=next(w_draws))
     cur = layers[-1].out_shape
-    add("conv", conv_out(cur, 3, 2, 1, side(16, 32)), kernel=3, stride=2, padding=1, w_bits=next(w_draws))
+    add("conv", conv_out(cur, 3, 2, 1, side(20, 40)), kernel=3, stride=2, padding=1, w_bits=next(w_draws))
     cur = layers[-1].out_shape
-    add("dwconv", cur, kernel=3, padding=1, w_bits=next(w_draws))
+    k = int(rng.choice([3, 5]))
+    add("dwconv", cur, kernel=k, padding=k // 2, w_bits=next(w_draws))
     skip = len(layers) - 1
     add("conv", cur, kernel=1, w_bits=next(w_draws))
     add("add", cur, inputs=[skip, len(layers) - 1])
     add("maxpool", conv_out(cur, 3, 1, 1, cur[2]), kernel=3, stride=1, padding=1)
     add("conv", conv_out(cur, 3, 2, 1, side(24, 32)), kernel=3, stride=2, padding=1, w_bits=next(w_draws))
-    add("avgpool", (1, 1, layers[-1].out_shape[2]))
+    add("fc", (1, 1, 16), w_bits=next(w_draws))
+    add("avgpool", (1, 1, 16))
     add("fc", (1, 1, 10), w_bits=next(w_draws))
-    cuts = sorted(rng.choice(np.arange(1, len(layers)), size=n_chunks - 1, replace=False))
-    bounds = [0, *map(int, cuts), len(layers)]
-    flows = ["os", "ws"] if rng.integers(0, 2) else ["ws", "os"]
-    orders = ["weights_outer", "inputs_outer"] if rng.integers(0, 2) else ["inputs_outer", "weights_outer"]
-    chunks = [Chunk(first_layer=a, last_layer=b - 1, rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)),
-                    dataflow=flows[i % 2], mult_bits=8, act_buf_kib=int(rng.integers(1, 4)), wgt_buf_kib=1,
-                    loop_order=orders[i % 2])
-              for i, (a, b) in enumerate(zip(bounds, bounds[1:]))]
+    setups = [("os", "inputs_outer"), ("ws", "weights_outer")][::1 if combo % 2 == 0 else -1]
+    chunks = [Chunk(first_layer=a, last_layer=b, rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)),
+                    dataflow=flow, mult_bits=8, act_buf_kib=int(rng.integers(1, 4)), wgt_buf_kib=1, loop_order=order)
+              for (a, b), (flow, order) in zip([(0, 4), (5, len(layers) - 1)], setups)]
     design = DesignPoint(name=f"rtl_tiled{seed}", dataset=Dataset(name="random", input_shape=shape, num_classes=10),
                          layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
     return smallest_tiling_buffers(narrowest_multipliers(design))
+
+
+def tile_counts(design: DesignPoint) -> list[tuple[int, int]]:
+    """(weight slices, input bands) of each layer (`codesign.cost.model.tile_plan`)."""
+    from codesign.cost import chunk_arrays, layer_arrays
+    from codesign.cost.model import tile_plan
+    ch = chunk_arrays(design)
+    plan = tile_plan(layer_arrays(design), ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"])
+    return [(int(s), int(b)) for s, b in zip(plan["slices"], plan["bands"])]
 
 
 def smallest_tiling_buffers(design: DesignPoint) -> DesignPoint:

@@ -140,40 +140,46 @@ def sub_layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> l
     return entries
 
 
-def check_layer_fits(job: LayerJob, f: dict, chunk, tiles: str = "the RTL tiles no layer this way") -> None:
-    """A table row's operands fit the chunk's buffers and its bits the multipliers (the HLS
-    backend does not tile: there a whole layer must fit)."""
+def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
+    """A table row's operands fit the chunk's buffers and its bits the multipliers."""
     act_need = f["out_off"] + align(f["out_bytes"])
     if act_need > chunk.act_buf_bytes:
         raise CodesignError(f"layer {job.index} ({job.name!r}) needs {act_need} bytes of activation buffer on chunk "
-                            f"{chunk.index} (act_buf_kib={chunk.act_buf_bytes // 1024}); {tiles}: raise act_buf_kib "
+                            f"{chunk.index} (act_buf_kib={chunk.act_buf_bytes // 1024}), more than its tile plan allows: raise act_buf_kib "
                             f"to {ceil_div(act_need, 1024)}")
     wgt_need = align(f["param_bytes"])
     if wgt_need > chunk.wgt_buf_bytes:
         raise CodesignError(f"layer {job.index} ({job.name!r}) needs {wgt_need} bytes of weight buffer on chunk "
-                            f"{chunk.index} (wgt_buf_kib={chunk.wgt_buf_bytes // 1024}); {tiles}: raise wgt_buf_kib "
+                            f"{chunk.index} (wgt_buf_kib={chunk.wgt_buf_bytes // 1024}), more than its tile plan allows: raise wgt_buf_kib "
                             f"to {ceil_div(wgt_need, 1024)}")
     if job.g and max(job.w_bits, job.in_bits) > chunk.mult_bits:
         raise CodesignError(f"layer {job.index} ({job.name!r}) has {job.w_bits}-bit weights and {job.in_bits}-bit "
                             f"inputs but chunk {chunk.index} multiplies {chunk.mult_bits} bits: raise mult_bits")
 
 
-def chunk_context(ir: HardwareIR, chunk) -> dict:
-    jobs = [j for j in ir.layers if j.chunk == chunk.index]
-    entries = []
-    for job in jobs:
+def chunk_rows(ir: HardwareIR, chunk) -> list[tuple[LayerJob, dict]]:
+    """The chunk's layer table (shared with the HLS backend): (layer job, table row) per row, each
+    checked against the chunk's buffers and multipliers."""
+    rows = []
+    for job in ir.layers[chunk.first_layer:chunk.last_layer + 1]:
         if not job.tiles_ok:
             raise CodesignError(f"layer {job.index} ({job.name!r}) does not fit chunk {chunk.index}'s buffers even in "
                                 f"tiles (act_buf_kib={chunk.act_buf_bytes // 1024}, wgt_buf_kib="
                                 f"{chunk.wgt_buf_bytes // 1024}): raise them")
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
-        subs = sub_layer_fields(job, chunk.rows, chunk.cols, in1_signed)
-        for i, f in enumerate(subs):
+        for f in sub_layer_fields(job, chunk.rows, chunk.cols, in1_signed):
             check_layer_fits(job, f, chunk)
-            entries.append(dict(index=job.index, name=job.name if len(subs) == 1 else f"{job.name} [{i}]",
-                                kind=job.kind, m=f["m"] if job.g else 0,
-                                fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
+            rows.append((job, f))
+    return rows
+
+
+def chunk_context(ir: HardwareIR, chunk) -> dict:
+    jobs = [j for j in ir.layers if j.chunk == chunk.index]
+    rows = chunk_rows(ir, chunk)
+    entries = [dict(index=job.index, name=job.name if job.slices * job.bands == 1 else f"{job.name} [tile]",
+                    kind=job.kind, m=f["m"] if job.g else 0, fields=[f[name] & 0xFFFFFFFF for name in FIELDS])
+               for job, f in rows]
     acc_depth = 1 << max(1, (max([e["m"] for e in entries] + [1]) - 1).bit_length())
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
     units = chunk_units(job.kind for job in jobs)
