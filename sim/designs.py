@@ -97,7 +97,7 @@ def random_tiled_design(seed: int, combo: int = 0) -> DesignPoint:
     of 8..40 channels, a 3x3 or 5x5 depthwise conv, an fc over a 3D tensor, the smallest
     activation buffers (from a random 1..3 KiB up) that every layer fits in tiles, and 1 KiB
     weight buffers. combo 0: chunk 0 OS inputs_outer, chunk 1 WS weights_outer; combo 1: chunk 0
-    WS weights_outer, chunk 1 OS inputs_outer. Drawn again (from the same seed) until each chunk
+    WS inputs_outer, chunk 1 OS weights_outer. Drawn again (from the same seed) until each chunk
     has a layer tiled both ways, so its loop order matters. Widths and channels are multiples of
     4, so that a few output rows make whole bursts."""
     rng = np.random.default_rng(seed)
@@ -134,7 +134,7 @@ def _tiled_draw(rng: np.random.Generator, seed: int, combo: int) -> DesignPoint:
     add("fc", (1, 1, 16), w_bits=next(w_draws))
     add("avgpool", (1, 1, 16))
     add("fc", (1, 1, 10), w_bits=next(w_draws))
-    setups = [("os", "inputs_outer"), ("ws", "weights_outer")][::1 if combo % 2 == 0 else -1]
+    setups = [[("os", "inputs_outer"), ("ws", "weights_outer")], [("ws", "inputs_outer"), ("os", "weights_outer")]][combo % 2]
     chunks = [Chunk(first_layer=a, last_layer=b, rows=int(rng.integers(2, 9)), cols=int(rng.integers(2, 9)),
                     dataflow=flow, mult_bits=8, act_buf_kib=int(rng.integers(1, 4)), wgt_buf_kib=1, loop_order=order)
               for (a, b), (flow, order) in zip([(0, 4), (5, len(layers) - 1)], setups)]

@@ -177,8 +177,8 @@ def param_block(job: LayerJob, p: dict) -> bytes:
         for c0 in range(0, oc, job.slice_ch):
             c1 = min(c0 + job.slice_ch, oc)
             head = w[c0:c1].tobytes().ljust(align((c1 - c0) * w.shape[1]), b"\0")
-            blocks.append((head + records(p, c0, c1)).ljust(job.slice_stride, b"\0"))
-        return b"".join(blocks)
+            blocks.append(head + records(p, c0, c1))
+        return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
     head = b""
     if job.kind in GEMM_KINDS:
         head = p["w"].astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
@@ -213,6 +213,7 @@ def dram_image(ir: HardwareIR, params: list[dict], images: np.ndarray) -> bytear
         mem[at:at + len(img)] = img
     for job, p in zip(ir.layers, params):
         block = param_block(job, p)
+        assert job.param_addr + len(block) <= ir.act_addr, f"layer {job.index}'s parameters overrun their region"
         mem[job.param_addr:job.param_addr + len(block)] = block
     return mem
 
