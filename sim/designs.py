@@ -166,3 +166,30 @@ def smallest_tiling_buffers(design: DesignPoint) -> DesignPoint:
             if ok[c.first_layer:c.last_layer + 1].all():
                 break
     return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
+
+
+def cifar10_searched_design(out_dir, target: str = "zc706", seed: int = 0) -> DesignPoint:
+    """A CIFAR-10-preset design searched for `target`, untrained: the joint search set up on
+    synthetic CIFAR-shaped data (no weight or architecture epochs), its accelerator search for the
+    initial argmax network run to the end (`JointSearch.finish`: the config's final accelerator
+    steps), written to out_dir/design.json as `codesign search` writes it."""
+    from pathlib import Path
+
+    import torch
+
+    from codesign.data import Splits
+    from codesign.search.loop import JointSearch, Options
+    from codesign.space.config import load_config
+    from codesign.targets import load_target
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    part = lambda k: (rng.integers(0, 256, (k, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, k))  # noqa: E731
+    splits = Splits(part(128), part(64), part(64), num_classes=10, input_shape=(32, 32, 3), name="cifar10")
+    config = load_config(dataset="cifar10")
+    config.search.workers = 0
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    search = JointSearch(config, Options(out=out, target=load_target(target), device="cpu", seed=seed, progress=False,
+                                         name=f"cifar10_{target}"), splits=splits)
+    search.update_accelerator(config.search.accel_steps, 1.0)
+    return search.finish()

@@ -29,7 +29,7 @@ from codesign.design import load_design, save_design
 from conftest import EXAMPLES, run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
-from designs import random_design, random_tiled_design, run_seed, tile_counts  # noqa: E402
+from designs import cifar10_searched_design, random_design, random_tiled_design, run_seed, tile_counts  # noqa: E402
 
 RANDOM_DESIGNS = 10
 TILED_DESIGNS = 2     # random designs whose layers run in tiles: OS and WS x both loop orders
@@ -202,3 +202,17 @@ def test_cocotbext_axi_testbench(tmp_path):
     cost = evaluate(design, memory=MemoryTiming(read_latency=2, write_latency=2))
     assert cycles == cost.layer_cycles.tolist()
     assert counters["run_cycles"] == pipeline_periods(cost.chunk_cycles, 2).sum()
+
+
+@pytest.mark.slow
+def test_cifar10_searched_design_tiled(tmp_path):
+    """A CIFAR-10-preset design searched for zc706 (untrained, sim/designs.py) has layers larger
+    than their buffers; `codesign hw` generates it and one frame simulates bit-exact and
+    cycle-exact under the target's DRAM latencies (bench/cifar_tiled.py prints the figures)."""
+    design = cifar10_searched_design(tmp_path / "search")
+    tiles = tile_counts(design)
+    assert any(s > 1 for s, _ in tiles) and any(b > 1 for _, b in tiles), tiles
+    generate(tmp_path / "search" / "design.json", tmp_path / "hw")
+    result = simulate(tmp_path / "hw", images=1)
+    assert_bit_exact(result, len(design.layers))
+    assert_cycles(result, design, 1)
