@@ -89,55 +89,69 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
 
 def sub_layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> list[dict]:
     """The table rows of one layer: one row when it fits its chunk, else one per (band, slice) in
-    the loop order (codesign.cost.model.layer_cycles describes the same schedule): a band
-    computes output rows band_rows * b .. from the input rows it needs, loaded from their
-    burst-aligned DRAM start (the lead bytes before the first row shift the walker's base), with
-    the window's first row iy0 in image coordinates so that the walker still pads at the image's
-    edges; a slice computes output channels c0 .. c0 + slice_ch - 1 from its own parameter block and
-    writes them at channel c0 of the band's full-width output."""
+    the loop order (codesign.cost.model.layer_cycles prices the same schedule; docs/verilog.md,
+    "Tiling")."""
     full = layer_fields(job, rows, cols, in1_signed)
     if job.slices == 1 and job.bands == 1:
         return [full]
-    geo = layer_geometry(job)
-    oh, ow, oc = job.out_shape
-    in_row, out_row = geo["in_w"] * geo["in_c"], ow * oc
-    L = SimpleNamespace(out_h=oh, in_h=job.in_shape[0], in_row=in_row, stride=geo["stride"], pad=geo["pad"],
-                        win=geo["win_h"])
     loops = [(b, s) for s in range(job.slices) for b in range(job.bands)] if job.weights_outer else \
         [(b, s) for b in range(job.bands) for s in range(job.slices)]
     entries = []
     for b, s in loops:
-        f = dict(full)
-        if job.bands > 1:
-            r, lo, hi, lead = (int(v) for v in band_geometry(L, job.band_rows, b))
-            r0 = b * job.band_rows
-            in_bytes = (hi - lo) * in_row + lead
-            f.update(iy0=r0 * geo["stride"] - geo["pad"], base0=lead + (r0 * geo["stride"] - geo["pad"] - lo) * in_row
-                     - geo["pad"] * geo["in_c"], in0_addr=job.in_addrs[0] + lo * in_row - lead,
-                     in1_addr=job.in_addrs[-1] + lo * in_row - lead, in_bytes=in_bytes, in1_off=align(in_bytes),
-                     out_off=align(in_bytes) * f["num_in"], out_addr=job.out_addr + r0 * out_row, out_bytes=r * out_row,
-                     vgroups=r * ow * ceil_div(oc, cols))
-            if job.g:
-                f.update(m=r * ow, mfolds=ceil_div(r * ow, rows))
+        f = band_fields(job, dict(full), b, rows, cols) if job.bands > 1 else dict(full)
         f["wr_off"] = f["out_off"]
         if job.slices > 1:
-            c0 = s * job.slice_ch
-            ch = min(job.slice_ch, oc - c0)
-            wbytes = align(ch * job.k)
-            f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
-                     rec_off=wbytes, wr_off=f["out_off"] + c0)
-            if job.kind == "dwconv":   # a slice of channels: its groups read input channel c0 + g
-                f.update(g=ch, base0=f["base0"] + c0)
-            else:
-                f.update(n=ch, nfolds=ceil_div(ch, cols))
-        last_s, first_b = s == job.slices - 1, b == 0
-        f["flags"] = ((LOAD_IN if job.weights_outer or s == 0 else 0)
-                      | (LOAD_PARAMS if (first_b if job.weights_outer else job.slices > 1 or first_b) else 0)
-                      | (LOAD_OUT if job.weights_outer and s > 0 else 0)
-                      | (STORE if job.weights_outer or last_s else 0))
+            slice_fields(job, f, s, cols)
+        f["flags"] = row_flags(job, b, s)
         entries.append(f)
     entries[-1]["flags"] |= LAYER_END
     return entries
+
+
+def band_fields(job: LayerJob, f: dict, b: int, rows: int, cols: int) -> dict:
+    """Band b: output rows band_rows * b .. from the input rows they need, loaded from their
+    burst-aligned DRAM start (the lead bytes before the first row shift the walker's base), the
+    window's first row iy0 in image rows (the walker pads at the image's edges as for the layer)."""
+    geo = layer_geometry(job)
+    oh, ow, oc = job.out_shape
+    in_row, out_row, stride, pad = geo["in_w"] * geo["in_c"], ow * oc, geo["stride"], geo["pad"]
+    L = SimpleNamespace(out_h=oh, in_h=job.in_shape[0], in_row=in_row, stride=stride, pad=pad, win=geo["win_h"])
+    r, lo, hi, lead = (int(v) for v in band_geometry(L, job.band_rows, b))
+    r0 = b * job.band_rows
+    in_bytes = (hi - lo) * in_row + lead
+    f.update(iy0=r0 * stride - pad, base0=lead + (r0 * stride - pad - lo) * in_row - pad * geo["in_c"],
+             in0_addr=job.in_addrs[0] + lo * in_row - lead, in1_addr=job.in_addrs[-1] + lo * in_row - lead,
+             in_bytes=in_bytes, in1_off=align(in_bytes), out_off=align(in_bytes) * f["num_in"],
+             out_addr=job.out_addr + r0 * out_row, out_bytes=r * out_row, vgroups=r * ow * ceil_div(oc, cols))
+    if job.g:
+        f.update(m=r * ow, mfolds=ceil_div(r * ow, rows))
+    return f
+
+
+def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
+    """Slice s: output channels c0 .. from its own parameter block, written at channel c0 of the
+    band's full-width output (a depthwise slice reads input channels c0 ..)."""
+    c0 = s * job.slice_ch
+    ch = min(job.slice_ch, job.out_shape[2] - c0)
+    wbytes = align(ch * job.k)
+    f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
+             rec_off=wbytes, wr_off=f["out_off"] + c0)
+    if job.kind == "dwconv":
+        f.update(g=ch, base0=f["base0"] + c0)
+    else:
+        f.update(n=ch, nfolds=ceil_div(ch, cols))
+
+
+def row_flags(job: LayerJob, b: int, s: int) -> int:
+    """The transfers of row (band b, slice s); an operand already on chip, or an output a later
+    row completes, is not moved (weights_outer here means both tiled, IR's LayerJob)."""
+    if job.weights_outer:   # for each slice, each band: the output read back after the first slice
+        flags = LOAD_IN | (LOAD_PARAMS if b == 0 else 0) | (LOAD_OUT if s > 0 else 0) | STORE
+    else:                   # for each band, each slice (one slice: its weights stay resident)
+        flags = (LOAD_IN if s == 0 else 0) | (LOAD_PARAMS if job.slices > 1 or b == 0 else 0) \
+            | (STORE if s == job.slices - 1 else 0)
+    assert flags & (LOAD_IN | LOAD_PARAMS | LOAD_OUT), "the engine's sequencer starts a row with a load"
+    return flags
 
 
 def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
