@@ -288,26 +288,27 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
 
     chans = L.n * L.g
     last_ch = chans - (S - 1) * plan["slice_ch"]
-    slice_classes = [(S - 1, plan["slice_ch"]), (1, last_ch)]    # (how many, channels)
     params = xp.where(S > 1, (S - 1) * read(slice_param_bytes(L, plan["slice_ch"])) + read(slice_param_bytes(L, last_ch)),
                       read(L.w_bytes))
-    # band classes: the first, the inner ones (all alike), the last two
-    band_classes = [(1, 0), (maximum(B - 3, 0), 1), (xp.where(B >= 3, 1, 0), B - 2), (xp.where(B >= 2, 1, 0), B - 1)]
+    # compute and output transfers: all bands but the last have band_rows rows; full slices and the last
     oh = maximum(L.out_h, 1)
-    compute = inputs = outputs = stores = 0
-    for count, b in band_classes:
-        r, lo, hi, lead = band_geometry(L, bh, b)
-        r = xp.where(B > 1, r, oh)
-        span = xp.where(B > 1, (hi - lo) * L.in_row + lead, L.in_bytes // n_in)
+    compute = outputs = stores = 0
+    for count, r in ((B - 1, bh), (1, xp.where(B > 1, L.out_h - (B - 1) * bh, oh))):
         out_b = L.out_bytes * r // oh
-        inputs = inputs + count * n_in * read(span)
         outputs = outputs + count * read(out_b)
         stores = stores + count * write(out_b)
-        vec = vector_cycles(cols, L.vec_elems * r // oh, out_b, L.vec_c)
-        for s_count, ch in slice_classes:
+        per_band = vector_cycles(cols, L.vec_elems * r // oh, out_b, L.vec_c)
+        for s_count, ch in ((S - 1, plan["slice_ch"]), (1, last_ch)):
             n_s, g_s = xp.where(L.g > 1, L.n, ch), xp.where(L.g > 1, ch, L.g)
-            gemm_c = array_cycles(rows, cols, ws, L.m * r // oh, n_s, L.k, g_s) + xp.where(gemm & ~ws, rows, 0)
-            compute = compute + count * s_count * (gemm_c + vec)
+            per_band = per_band + s_count * (array_cycles(rows, cols, ws, L.m * r // oh, n_s, L.k, g_s)
+                                             + xp.where(gemm & ~ws, rows, 0))
+        compute = compute + count * per_band
+    # input loads: bands fall in four classes (the first, the inner ones: all alike, the last two)
+    banded = 0
+    for count, b in ((1, 0), (maximum(B - 3, 0), 1), (xp.where(B >= 3, 1, 0), B - 2), (1, B - 1)):
+        _, lo, hi, lead = band_geometry(L, bh, b)
+        banded = banded + count * read((hi - lo) * L.in_row + lead)
+    inputs = n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in))
     dram = (xp.where(wo, S, 1) * (inputs + stores) + xp.where((S > 1) & ~wo, B, 1) * params
             + xp.where(wo, S - 1, 0) * outputs)
     total = xp.where(plan["ok"], compute + dram, INFEASIBLE_CYCLES)
