@@ -17,6 +17,8 @@ from codesign.targets import load_target
 from conftest import EXAMPLES
 from test_hls_csim import random_design
 
+from designs import random_design as shared_random_design
+
 HLS_COMMANDS = ["open_project", "set_top", "add_files", "open_solution", "set_part", "create_clock",
                 "csim_design", "csynth_design", "cosim_design", "export_design"]
 SEP = "\x1f"
@@ -167,11 +169,16 @@ def test_render_is_reproducible_and_names_its_design(tmp_path):
         assert f"design {design.name} (digest {design.digest()})" in (first / name).read_text()
 
 
-def test_render_refuses_a_layer_larger_than_its_buffers(tmp_path):
-    """As the RTL: no tiling, so a layer whose inputs + output exceed act_buf_kib is refused by name."""
+def test_render_tiles_a_layer_larger_than_its_buffers_and_names_one_no_tiling_fits(tmp_path):
+    """As the RTL: a layer whose inputs + output exceed act_buf_kib runs in bands of rows (the RTL's
+    table rows); a layer no tiling fits is refused by name."""
     design = load_design(EXAMPLES / "two_chunk_mixed.json")
     chunks = list(design.accelerator.chunks)
     chunks[0] = chunks[0].model_copy(update={"act_buf_kib": 1})
     small = design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
-    with pytest.raises(CodesignError, match=r"layer 1 \('b1_expand'\) needs 1536 bytes of activation buffer"):
-        render_project(small, tmp_path / "hls")
+    rows = hls.layer_table(lower(small), lower(small).chunks[0])
+    assert [r["name"] for r in rows].count("b1_expand") == 2
+    render_project(small, tmp_path / "hls")
+    design = shared_random_design(3, 2, shape=(24, 24, 3), act_buf_kib=1, wgt_buf_kib=1)
+    with pytest.raises(CodesignError, match=r"layer 0 \('l0_conv'\) does not fit chunk 0's buffers even in tiles"):
+        render_project(design, tmp_path / "hls2")

@@ -2,7 +2,8 @@
 
 Each g++ build runs a whole network, so one compile covers many layers: the two examples and
 seeded random designs that together hold every layer kind, weight and activation bits 2..8,
-signed and unsigned inputs, both dataflows, odd array shapes and several chunks.
+signed and unsigned inputs, both dataflows, odd array shapes and several chunks; and random
+designs whose layers run in tiles (sim/designs.py:random_tiled_design).
 """
 
 import json
@@ -19,7 +20,7 @@ from codesign.design import DesignPoint, load_design, save_design
 from conftest import EXAMPLES, run_cli
 
 from designs import random_design as shared_random_design
-from designs import run_seed
+from designs import random_tiled_design, run_seed, tile_counts
 
 # (seed, chunks) of sim/designs.py's generator: five from this run's fresh seed (CODESIGN_SEED replays
 # it), and seed 1 with four chunks, whose last chunk multiplies at 3 bits (LUT multipliers)
@@ -80,6 +81,18 @@ def test_csim_random_design_bit_exact(tmp_path, index):
     assert_bit_exact(result, design)
     golden = predict(design, design_params(design, tmp_path), images)
     assert [im["class"] for im in result["images"]] == golden.tolist()
+
+
+@pytest.mark.parametrize("combo", [0, 1])
+def test_csim_tiled_design_bit_exact(tmp_path, combo):
+    """Layers larger than their buffers run from the RTL's table rows (bands, slices, both loop
+    orders, OS and WS), two frames."""
+    design = random_tiled_design(run_seed() + 2000 + combo, combo)
+    assert any(s > 1 and b > 1 for s, b in tile_counts(design))
+    images = np.random.default_rng(combo).integers(0, 256, size=(2, *design.dataset.input_shape), dtype=np.uint8)
+    result = run_csim(make_project(design, tmp_path, images))
+    assert_bit_exact(result, design)
+    assert [im["class"] for im in result["images"]] == predict(design, design_params(design, tmp_path), images).tolist()
 
 
 @pytest.mark.parametrize("name", ["single_chunk_os_int8", "two_chunk_mixed"])

@@ -22,11 +22,11 @@ def parse_defines(text: str) -> dict[str, str]:
 
 
 def parse_layer_tables(text: str) -> dict[int, dict]:
-    """{chunk: {local layer index: {field: value}}} from the layer ROMs of accel_top.v."""
+    """{chunk: {table row: {field: value}}} from the layer ROMs of accel_top.v."""
     tables: dict[int, dict] = {}
     current = None
     for line in text.splitlines():
-        if m := re.match(r"\s*8'd(\d+): begin\s+//", line):
+        if m := re.match(r"\s*16'd(\d+): begin\s+//", line):
             current = int(m.group(1))
         elif m := re.match(r"\s*desc_c(\d+)\[(\d+) \+: 32\] = 32'h([0-9a-f]{8});", line):
             chunk, offset, value = int(m.group(1)), int(m.group(2)), int(m.group(3), 16)

@@ -13,7 +13,7 @@ from codesign.errors import CodesignError
 from conftest import EXAMPLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
-from designs import random_design  # noqa: E402
+from designs import random_design, random_tiled_design  # noqa: E402
 from runner import verilator_env  # noqa: E402
 
 
@@ -24,21 +24,28 @@ def lint(rtl_dir: Path) -> subprocess.CompletedProcess:
                            *files], capture_output=True, text=True, timeout=300)
 
 
-@pytest.mark.parametrize("name", ["single_chunk_os_int8", "two_chunk_mixed", "random"])
+@pytest.mark.parametrize("name", ["single_chunk_os_int8", "two_chunk_mixed", "random", "tiled"])
 def test_generated_rtl_is_lint_clean(tmp_path, name):
-    design = random_design(5, n_chunks=6) if name == "random" else load_design(EXAMPLES / f"{name}.json")
+    design = {"random": lambda: random_design(5, n_chunks=6), "tiled": lambda: random_tiled_design(5)}.get(
+        name, lambda: load_design(EXAMPLES / f"{name}.json"))()
     verilog.render(design, lower(design), design_params(design), tmp_path / "rtl")
     proc = lint(tmp_path / "rtl")
     assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[-4000:]
 
 
-def test_render_names_the_layer_and_buffer_that_do_not_fit(tmp_path):
+def test_render_tiles_what_does_not_fit_and_names_what_no_tiling_fits(tmp_path):
     design = load_design(EXAMPLES / "single_chunk_os_int8.json")
     chunk = design.accelerator.chunks[0].model_copy(update={"act_buf_kib": 1})
     design = design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": [chunk]})})
-    with pytest.raises(CodesignError, match=r"layer 1 \('b1_expand'\) needs 1536 bytes of activation buffer.*"
-                                            r"raise act_buf_kib to 2"):
-        verilog.render(design, lower(design), design_params(design), tmp_path / "rtl")
+    ir = lower(design)
+    assert [j.bands for j in ir.layers][1:5] == [2, 4, 2, 3]   # b1_expand .. b1_add run in bands of rows
+    verilog.render(design, ir, design_params(design), tmp_path / "rtl")
+    assert "b1_dw [tile]" in (tmp_path / "rtl" / f"{verilog.TOP_NAME}.v").read_text()
+    # 24 x 3-byte rows: a band must be a multiple of 8 rows (whole bursts), more than 1 KiB holds
+    design = random_design(3, 2, shape=(24, 24, 3), act_buf_kib=1, wgt_buf_kib=1)
+    with pytest.raises(CodesignError, match=r"layer 0 \('l0_conv'\) does not fit chunk 0's buffers even in tiles "
+                                            r"\(act_buf_kib=1, wgt_buf_kib=1\): raise them"):
+        verilog.render(design, lower(design), design_params(design), tmp_path / "rtl2")
 
 
 def test_each_chunk_has_its_own_axi_master_and_hp_port(tmp_path):

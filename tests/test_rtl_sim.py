@@ -10,7 +10,8 @@ the chunks) under several memory timings on that build.
 
 Random designs come from a fresh seed each run (printed in the pytest header as CODESIGN_SEED;
 set it to replay): RANDOM_DESIGNS designs of 2..4 chunks, each holding every layer kind, bits
-2..8 and both dataflows (sim/designs.py). The cocotbext-axi testbench (sim/tb_accel.py) keeps
+2..8 and both dataflows (sim/designs.py), and TILED_DESIGNS designs whose layers outgrow their
+buffers and run in tiles in both loop orders. The cocotbext-axi testbench (sim/tb_accel.py) keeps
 one test, where the AXI protocol itself is under test (AxiRam checks the master's bursts)."""
 
 import json
@@ -28,9 +29,10 @@ from codesign.design import load_design, save_design
 from conftest import EXAMPLES, run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
-from designs import random_design, run_seed  # noqa: E402
+from designs import cifar10_searched_design, random_design, random_tiled_design, run_seed, tile_counts  # noqa: E402
 
 RANDOM_DESIGNS = 10
+TILED_DESIGNS = 2     # random designs whose layers run in tiles: OS and WS x both loop orders
 FRAMES = 3
 # (read latency, write latency, beat cycles, stall %): the target's, an ideal memory, a slow
 # capped one, and random backpressure on every channel
@@ -144,6 +146,27 @@ def test_random_design(tmp_path, index):
     simulate_memories(tmp_path / "hw", design, [MEMORIES[index % len(MEMORIES)]])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("index", range(TILED_DESIGNS))
+def test_random_tiled_design(tmp_path, index):
+    """Random tiled design `index` of this run (seed CODESIGN_SEED + 1000 + index): buffers forced
+    small so that layers run in bands of rows, slices of channels or both (sim/designs.py), index 0
+    OS inputs_outer + WS weights_outer, index 1 WS inputs_outer + OS weights_outer, each chunk
+    with a layer tiled both ways; 2 frames under the target's latencies, then 25 % backpressure."""
+    seed = run_seed() + 1000 + index
+    design = random_tiled_design(seed, combo=index)
+    tiles = tile_counts(design)
+    setups = {(c.dataflow, c.loop_order) for c in design.accelerator.chunks
+              if any(s > 1 and b > 1 for s, b in tiles[c.first_layer:c.last_layer + 1])}
+    assert setups == [{("os", "inputs_outer"), ("ws", "weights_outer")},
+                      {("ws", "inputs_outer"), ("os", "weights_outer")}][index]
+    assert any(s > 1 and b == 1 for s, b in tiles) and any(s == 1 and b > 1 for s, b in tiles)
+    save_design(design, tmp_path / "design.json")
+    generate(tmp_path / "design.json", tmp_path / "hw")
+    print(f"tiled design seed {seed}: (slices, bands) per layer {tiles}")
+    simulate_memories(tmp_path / "hw", design, MEMORIES[::3], frames=2)
+
+
 def test_random_designs_cover_kinds_bits_dataflows():
     designs = [random_design(run_seed() + i, n_chunks=2 + i % 3) for i in range(RANDOM_DESIGNS)]
     for d in designs:
@@ -179,3 +202,17 @@ def test_cocotbext_axi_testbench(tmp_path):
     cost = evaluate(design, memory=MemoryTiming(read_latency=2, write_latency=2))
     assert cycles == cost.layer_cycles.tolist()
     assert counters["run_cycles"] == pipeline_periods(cost.chunk_cycles, 2).sum()
+
+
+@pytest.mark.slow
+def test_cifar10_searched_design_tiled(tmp_path):
+    """A CIFAR-10-preset design searched for zc706 (untrained, sim/designs.py) has layers larger
+    than their buffers; `codesign hw` generates it and one frame simulates bit-exact and
+    cycle-exact under the target's DRAM latencies (bench/cifar_tiled.py prints the figures)."""
+    design = cifar10_searched_design(tmp_path / "search")
+    tiles = tile_counts(design)
+    assert any(s > 1 for s, _ in tiles) and any(b > 1 for _, b in tiles), tiles
+    generate(tmp_path / "search" / "design.json", tmp_path / "hw")
+    result = simulate(tmp_path / "hw", images=1)
+    assert_bit_exact(result, len(design.layers))
+    assert_cycles(result, design, 1)

@@ -78,16 +78,9 @@ def desc_fields() -> list[str]:
 
 
 def layer_table(ir: HardwareIR, chunk) -> list[dict]:
-    """The chunk's layer table: per layer the RTL layer ROM's row (verilog.layer_fields), refused
-    as the RTL refuses it when it does not fit the chunk's buffers or multipliers."""
-    rows = []
-    for job in ir.layers[chunk.first_layer:chunk.last_layer + 1]:
-        second = job.inputs[-1]
-        in1_signed = second >= 0 and ir.layers[second].out_signed
-        fields = verilog.layer_fields(job, chunk.rows, chunk.cols, in1_signed)
-        verilog.check_layer_fits(job, fields, chunk)
-        rows.append(dict(fields, index=job.index, name=job.name, ir_kind=job.kind))
-    return rows
+    """The chunk's layer table: the RTL layer ROM's rows (verilog.chunk_rows: one per layer, or
+    per band x weight slice of a layer larger than the buffers)."""
+    return [dict(fields, index=job.index, name=job.name, ir_kind=job.kind) for job, fields in verilog.chunk_rows(ir, chunk)]
 
 
 def chunk_sizes(chunk, table: list[dict]) -> dict[str, int]:

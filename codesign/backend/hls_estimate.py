@@ -30,6 +30,7 @@ from pathlib import Path
 
 from codesign.backend.hls import layer_table
 from codesign.backend.ir import HardwareIR, lower
+from codesign.backend import verilog
 from codesign.backend.verilog import ceil_div
 from codesign.cost.model import DMA_OVERHEAD, READ_HANDSHAKE, WRITE_HANDSHAKE, MemoryTiming, memory_timing
 from codesign.design import load_design
@@ -63,8 +64,11 @@ def trip_counts(row: dict, rows: int, cols: int, ws: bool) -> dict[str, tuple[in
     """{loop: (entries, trips)} of one layer: how often each pipelined loop is entered and how many
     iterations it runs in all, from the layer table row (hls.layer_table) and the chunk's array."""
     words = lambda n: ceil_div(n, 8)  # noqa: E731
-    out = {"LOAD": (row["num_in"], row["num_in"] * words(row["in_bytes"])),
-           "PARAMS": (1, row["param_bytes"] // 8), "STORE": (1, words(row["out_bytes"]))}
+    load_in, load_out = row["flags"] & verilog.LOAD_IN, row["flags"] & verilog.LOAD_OUT
+    n_in = row["num_in"] if load_in else 0
+    out = {"LOAD": (n_in + (1 if load_out else 0), n_in * words(row["in_bytes"]) + (words(row["out_bytes"]) if load_out else 0)),
+           "PARAMS": (1, row["param_bytes"] // 8) if row["flags"] & verilog.LOAD_PARAMS else (0, 0),
+           "STORE": (1, words(row["out_bytes"])) if row["flags"] & verilog.STORE else (0, 0)}
     g, m, n, k = row["g"], row["m"], row["n"], row["k"]
     if g and not ws:
         folds = g * ceil_div(m, rows) * ceil_div(n, cols)   # each but the first also drains its predecessor
@@ -88,17 +92,19 @@ def layer_estimate(row: dict, rows: int, cols: int, ws: bool, ii: dict | None = 
 
 
 def estimate(ir: HardwareIR, ii: dict | None = None, depth: dict | None = None) -> list[dict]:
-    """Per layer: the cost model's cycles and the HLS engine's estimate."""
-    out = []
+    """Per layer: the cost model's cycles and the HLS engine's estimate (the sum of its rows')."""
+    out = {}
     depth = depth or loop_depth(memory_timing(load_target(ir.target)))
     for chunk in ir.chunks:
         for row in layer_table(ir, chunk):
             job = ir.layers[row["index"]]
             est = layer_estimate(row, chunk.rows, chunk.cols, chunk.dataflow == "ws", ii, depth)
-            out.append({"index": job.index, "name": job.name, "kind": job.kind, "chunk": chunk.index,
-                        "model": job.predicted_cycles, "model_compute": job.predicted_compute,
-                        "hls": est["total"], "hls_compute": est["compute"]})
-    return out
+            entry = out.setdefault(job.index, {"index": job.index, "name": job.name, "kind": job.kind,
+                                               "chunk": chunk.index, "model": job.predicted_cycles,
+                                               "model_compute": job.predicted_compute, "hls": 0, "hls_compute": 0})
+            entry["hls"] += est["total"]
+            entry["hls_compute"] += est["compute"]
+    return list(out.values())
 
 
 def loop_figures(solution: Path) -> tuple[dict, dict]:

@@ -24,8 +24,8 @@ from pydantic import BaseModel, ConfigDict
 import numpy as np
 
 from codesign.backend.golden import random_params
-from codesign.cost import chunk_arrays, evaluate
-from codesign.cost.model import dram_bytes_per_cycle
+from codesign.cost import chunk_arrays, evaluate, layer_arrays
+from codesign.cost.model import dram_bytes_per_cycle, slice_param_bytes, tile_plan
 from codesign.design import GEMM_KINDS, DesignPoint, layer_in_bits, layer_in_signed
 from codesign.targets import load_target
 
@@ -77,7 +77,17 @@ class LayerJob(BaseModel):
     out_addr: int
     param_addr: int         # weights (GEMM) then the per-channel records
     weight_bytes: int       # bytes of weights before the records (0 for pool/add)
-    record_addr: int        # address of the first per-channel record
+    record_addr: int        # address of the first per-channel record (of the first slice)
+    # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
+    # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
+    # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers
+    slice_ch: int
+    slices: int
+    slice_stride: int
+    band_rows: int
+    bands: int
+    weights_outer: bool
+    tiles_ok: bool
     predicted_cycles: int
     predicted_compute: int
 
@@ -103,13 +113,22 @@ class HardwareIR(BaseModel):
 def lower(design: DesignPoint) -> HardwareIR:
     target = load_target(design.accelerator.target)
     cost = evaluate(design, target)
+    arrays, ch = layer_arrays(design), chunk_arrays(design)
+    plan = {k: np.asarray(v) for k, v in tile_plan(arrays, ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"]).items()}
     addr = 0
     param_addrs = []
-    for layer in design.layers:
+    for i, layer in enumerate(design.layers):
         oc = layer.out_shape[2]
         weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (8 if layer.kind == "add" else 0)
-        param_addrs.append((addr, weight_bytes))
-        addr = align(addr + weight_bytes + PARAM_RECORD.itemsize * oc)
+        size = weight_bytes + PARAM_RECORD.itemsize * oc
+        stride = size
+        if plan["slices"][i] > 1:
+            sl = int(plan["slice_ch"][i])
+            weight_bytes = align(sl * arrays.k[i])
+            stride = align(int(slice_param_bytes(arrays.select(i), sl)))
+            size = (int(plan["slices"][i]) - 1) * stride + int(slice_param_bytes(arrays.select(i), oc - (int(plan["slices"][i]) - 1) * sl))
+        param_addrs.append((addr, weight_bytes, stride))
+        addr = align(addr + size)
     act_addr = addr
     input_addr = addr
     h, w, c = design.dataset.input_shape
@@ -122,7 +141,8 @@ def lower(design: DesignPoint) -> HardwareIR:
     frame_bytes = addr - act_addr
     jobs = []
     for i, layer in enumerate(design.layers):
-        param_addr, weight_bytes = param_addrs[i]
+        param_addr, weight_bytes, slice_stride = param_addrs[i]
+        slices, bands = int(plan["slices"][i]), int(plan["bands"][i])
         m, n, k, g = layer.gemm() if layer.kind in GEMM_KINDS else (0, 0, 0, 0)
         jobs.append(LayerJob(
             index=i, name=layer.name, kind=layer.kind, chunk=design.chunk_of(i), inputs=list(layer.inputs),
@@ -132,6 +152,9 @@ def lower(design: DesignPoint) -> HardwareIR:
             out_bits=layer.a_bits, out_signed=layer.signed_output,
             in_addrs=[input_addr if j == -1 else out_addrs[j] for j in layer.inputs], out_addr=out_addrs[i],
             param_addr=param_addr, weight_bytes=weight_bytes, record_addr=param_addr + weight_bytes,
+            slice_ch=int(plan["slice_ch"][i]) if slices > 1 else layer.out_shape[2], slices=slices,
+            slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
+            weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
             predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
     chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,
                        dataflow=c.dataflow, mult_bits=c.mult_bits, act_buf_bytes=c.act_buf_kib * 1024,
@@ -148,16 +171,29 @@ def lower(design: DesignPoint) -> HardwareIR:
 def param_block(job: LayerJob, p: dict) -> bytes:
     """The bytes of one layer's parameter region (see the module docstring)."""
     oc = job.out_shape[2]
+    if job.slices > 1:   # one block per weight slice, each its weights then its records
+        w = p["w"].astype(np.int8).reshape(oc, -1)
+        blocks = []
+        for c0 in range(0, oc, job.slice_ch):
+            c1 = min(c0 + job.slice_ch, oc)
+            head = w[c0:c1].tobytes().ljust(align((c1 - c0) * w.shape[1]), b"\0")
+            blocks.append(head + records(p, c0, c1))
+        return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
     head = b""
     if job.kind in GEMM_KINDS:
         head = p["w"].astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
     elif job.kind == "add":
         head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(8, b"\0")
-    rec = np.zeros(oc, PARAM_RECORD)
-    rec["bias"] = p.get("bias", np.zeros(oc))
-    rec["mult"] = p["mult"]
-    rec["shift"] = p["shift"]
-    return head + rec.tobytes()
+    return head + records(p, 0, oc)
+
+
+def records(p: dict, c0: int, c1: int) -> bytes:
+    """The {bias, mult, shift} records of output channels c0 .. c1 - 1."""
+    rec = np.zeros(c1 - c0, PARAM_RECORD)
+    rec["bias"] = np.asarray(p["bias"])[c0:c1] if "bias" in p else 0
+    rec["mult"] = np.asarray(p["mult"])[c0:c1]
+    rec["shift"] = np.asarray(p["shift"])[c0:c1]
+    return rec.tobytes()
 
 
 def dram_bytes(ir: HardwareIR, frames: int = 1) -> int:
@@ -177,6 +213,7 @@ def dram_image(ir: HardwareIR, params: list[dict], images: np.ndarray) -> bytear
         mem[at:at + len(img)] = img
     for job, p in zip(ir.layers, params):
         block = param_block(job, p)
+        assert job.param_addr + len(block) <= ir.act_addr, f"layer {job.index}'s parameters overrun their region"
         mem[job.param_addr:job.param_addr + len(block)] = block
     return mem
 

@@ -14,13 +14,14 @@ from __future__ import annotations
 import math
 import shutil
 from pathlib import Path
+from types import SimpleNamespace
 
 import jinja2
 
 import codesign
 from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
-from codesign.cost.model import BURST_BYTES
+from codesign.cost.model import BURST_BYTES, band_geometry
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint, chunk_units
 from codesign.errors import CodesignError
@@ -35,7 +36,11 @@ FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "s
           "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
           "out_lo", "out_hi", "in0_addr", "in1_addr", "in_bytes", "out_addr", "out_bytes", "param_addr",
           "param_bytes", "rec_off", "in1_off", "out_off", "num_in", "mfolds", "nfolds", "kfolds",
-          "red", "vgroups", "in1_signed"]
+          "red", "vgroups", "in1_signed", "iy0", "wr_off", "flags"]
+# flags: which transfers a table row (one sub-layer of a tiled layer, or a whole layer) makes, and
+# whether it ends its layer (the layer's cycle counter is written then)
+LOAD_IN, LOAD_PARAMS, LOAD_OUT, STORE, LAYER_END = 1, 2, 4, 8, 16
+ALL_FLAGS = LOAD_IN | LOAD_PARAMS | STORE | LAYER_END
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -79,39 +84,121 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
         mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
         kfolds=ceil_div(job.k, rows) if gemm else 0,
         red=geo["win_h"] * geo["win_w"], vgroups=oh * ow * ceil_div(oc, cols),
-        in1_signed=int(in1_signed))
+        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS)
+
+
+def sub_layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> list[dict]:
+    """The table rows of one layer: one row when it fits its chunk, else one per (band, slice) in
+    the loop order (codesign.cost.model.layer_cycles prices the same schedule; docs/verilog.md,
+    "Tiling")."""
+    full = layer_fields(job, rows, cols, in1_signed)
+    if job.slices == 1 and job.bands == 1:
+        return [full]
+    loops = [(b, s) for s in range(job.slices) for b in range(job.bands)] if job.weights_outer else \
+        [(b, s) for b in range(job.bands) for s in range(job.slices)]
+    entries = []
+    for b, s in loops:
+        f = band_fields(job, dict(full), b, rows, cols) if job.bands > 1 else dict(full)
+        f["wr_off"] = f["out_off"]
+        if job.slices > 1:
+            slice_fields(job, f, s, cols)
+        f["flags"] = row_flags(job, b, s)
+        entries.append(f)
+    entries[-1]["flags"] |= LAYER_END
+    return entries
+
+
+def band_fields(job: LayerJob, f: dict, b: int, rows: int, cols: int) -> dict:
+    """Band b: output rows band_rows * b .. from the input rows they need, loaded from their
+    burst-aligned DRAM start (the lead bytes before the first row shift the walker's base), the
+    window's first row iy0 in image rows (the walker pads at the image's edges as for the layer)."""
+    geo = layer_geometry(job)
+    oh, ow, oc = job.out_shape
+    in_row, out_row, stride, pad = geo["in_w"] * geo["in_c"], ow * oc, geo["stride"], geo["pad"]
+    L = SimpleNamespace(out_h=oh, in_h=job.in_shape[0], in_row=in_row, stride=stride, pad=pad, win=geo["win_h"])
+    r, lo, hi, lead = (int(v) for v in band_geometry(L, job.band_rows, b))
+    r0 = b * job.band_rows
+    in_bytes = (hi - lo) * in_row + lead
+    f.update(iy0=r0 * stride - pad, base0=lead + (r0 * stride - pad - lo) * in_row - pad * geo["in_c"],
+             in0_addr=job.in_addrs[0] + lo * in_row - lead, in1_addr=job.in_addrs[-1] + lo * in_row - lead,
+             in_bytes=in_bytes, in1_off=align(in_bytes), out_off=align(in_bytes) * f["num_in"],
+             out_addr=job.out_addr + r0 * out_row, out_bytes=r * out_row, vgroups=r * ow * ceil_div(oc, cols))
+    if job.g:
+        f.update(m=r * ow, mfolds=ceil_div(r * ow, rows))
+    return f
+
+
+def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
+    """Slice s: output channels c0 .. from its own parameter block, written at channel c0 of the
+    band's full-width output (a depthwise slice reads input channels c0 ..)."""
+    c0 = s * job.slice_ch
+    ch = min(job.slice_ch, job.out_shape[2] - c0)
+    wbytes = align(ch * job.k)
+    f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
+             rec_off=wbytes, wr_off=f["out_off"] + c0)
+    if job.kind == "dwconv":
+        f.update(g=ch, base0=f["base0"] + c0)
+    else:
+        f.update(n=ch, nfolds=ceil_div(ch, cols))
+
+
+def row_flags(job: LayerJob, b: int, s: int) -> int:
+    """The transfers of row (band b, slice s); an operand already on chip, or an output a later
+    row completes, is not moved (weights_outer here means both tiled, IR's LayerJob)."""
+    if job.weights_outer:   # for each slice, each band: the output read back after the first slice
+        flags = LOAD_IN | (LOAD_PARAMS if b == 0 else 0) | (LOAD_OUT if s > 0 else 0) | STORE
+    else:                   # for each band, each slice (one slice: its weights stay resident)
+        flags = (LOAD_IN if s == 0 else 0) | (LOAD_PARAMS if job.slices > 1 or b == 0 else 0) \
+            | (STORE if s == job.slices - 1 else 0)
+    assert flags & (LOAD_IN | LOAD_PARAMS | LOAD_OUT), "the engine's sequencer starts a row with a load"
+    return flags
 
 
 def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
+    """A table row's operands fit the chunk's buffers and its bits the multipliers."""
     act_need = f["out_off"] + align(f["out_bytes"])
     if act_need > chunk.act_buf_bytes:
         raise CodesignError(f"layer {job.index} ({job.name!r}) needs {act_need} bytes of activation buffer on chunk "
-                            f"{chunk.index} (act_buf_kib={chunk.act_buf_bytes // 1024}); the RTL does not tile "
-                            f"activations: raise act_buf_kib to {ceil_div(act_need, 1024)}")
+                            f"{chunk.index} (act_buf_kib={chunk.act_buf_bytes // 1024}), more than its tile plan allows: raise act_buf_kib "
+                            f"to {ceil_div(act_need, 1024)}")
     wgt_need = align(f["param_bytes"])
     if wgt_need > chunk.wgt_buf_bytes:
         raise CodesignError(f"layer {job.index} ({job.name!r}) needs {wgt_need} bytes of weight buffer on chunk "
-                            f"{chunk.index} (wgt_buf_kib={chunk.wgt_buf_bytes // 1024}); the RTL does not tile "
-                            f"weights: raise wgt_buf_kib to {ceil_div(wgt_need, 1024)}")
+                            f"{chunk.index} (wgt_buf_kib={chunk.wgt_buf_bytes // 1024}), more than its tile plan allows: raise wgt_buf_kib "
+                            f"to {ceil_div(wgt_need, 1024)}")
     if job.g and max(job.w_bits, job.in_bits) > chunk.mult_bits:
         raise CodesignError(f"layer {job.index} ({job.name!r}) has {job.w_bits}-bit weights and {job.in_bits}-bit "
                             f"inputs but chunk {chunk.index} multiplies {chunk.mult_bits} bits: raise mult_bits")
 
 
-def chunk_context(ir: HardwareIR, chunk) -> dict:
-    jobs = [j for j in ir.layers if j.chunk == chunk.index]
-    layers = []
-    for job in jobs:
+def chunk_rows(ir: HardwareIR, chunk) -> list[tuple[LayerJob, dict]]:
+    """The chunk's layer table (shared with the HLS backend): (layer job, table row) per row, each
+    checked against the chunk's buffers and multipliers."""
+    rows = []
+    for job in ir.layers[chunk.first_layer:chunk.last_layer + 1]:
+        if not job.tiles_ok:
+            raise CodesignError(f"layer {job.index} ({job.name!r}) does not fit chunk {chunk.index}'s buffers even in "
+                                f"tiles (act_buf_kib={chunk.act_buf_bytes // 1024}, wgt_buf_kib="
+                                f"{chunk.wgt_buf_bytes // 1024}): raise them")
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
-        f = layer_fields(job, chunk.rows, chunk.cols, in1_signed)
-        check_layer_fits(job, f, chunk)
-        layers.append(dict(index=job.index, name=job.name, kind=job.kind,
-                           fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
-    acc_depth = 1 << max(1, (max([j.m for j in jobs if j.g] + [1]) - 1).bit_length())
+        for f in sub_layer_fields(job, chunk.rows, chunk.cols, in1_signed):
+            check_layer_fits(job, f, chunk)
+            rows.append((job, f))
+    return rows
+
+
+def chunk_context(ir: HardwareIR, chunk) -> dict:
+    jobs = [j for j in ir.layers if j.chunk == chunk.index]
+    rows = chunk_rows(ir, chunk)
+    entries = [dict(index=job.index, name=job.name if job.slices * job.bands == 1 else f"{job.name} [tile]",
+                    kind=job.kind, m=f["m"] if job.g else 0, fields=[f[name] & 0xFFFFFFFF for name in FIELDS])
+               for job, f in rows]
+    acc_depth = 1 << max(1, (max([e["m"] for e in entries] + [1]) - 1).bit_length())
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
     units = chunk_units(job.kind for job in jobs)
-    return dict(chunk.model_dump(), n_layers=len(jobs), layers=layers, acc_depth=acc_depth, addr_bits=addr_bits,
+    return dict(chunk.model_dump(), n_layers=len(jobs), layers=[dict(index=j.index) for j in jobs], entries=entries,
+                n_entries=len(entries), acc_depth=acc_depth, addr_bits=addr_bits,
                 has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"])
 
 

@@ -42,7 +42,18 @@ def layer_figures(layer: Layer, in_bits: int) -> dict:
                 in_bytes=h * w * c * n_inputs, out_bytes=oh * ow * oc,
                 w_bytes=param_block_bytes(layer),
                 macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits,
-                vec_c=oc if _vec_elems(layer) else 0)
+                vec_c=oc if _vec_elems(layer) else 0, **band_figures(layer))
+
+
+def band_figures(layer: Layer) -> dict:
+    """The geometry input bands need (`codesign.cost.model.tile_plan`): conv, dwconv, maxpool and
+    add layers can run in bands of output rows; fc and the global avgpool cannot."""
+    h, w, c = layer.in_shape
+    oh, ow, oc = layer.out_shape
+    windowed = layer.kind in ("conv", "dwconv", "maxpool")
+    return dict(out_h=oh, in_h=h, in_row=w * c, out_row=ow * oc, win=layer.kernel if windowed else 1,
+                stride=layer.stride if windowed else 1, pad=layer.padding if windowed else 0,
+                band_ok=int(windowed or layer.kind == "add"))
 
 
 def layer_arrays(design: DesignPoint) -> LayerArrays:

@@ -34,10 +34,12 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   Activations go back to DRAM after every layer; there is no overlap of transfers and compute.
   With random backpressure the RTL takes at least these cycles and at most these plus one
   cycle per stalled handshake (the simulated memory counts them), the bound `codesign sim` checks.
-* A layer whose activations (inputs + output) or parameters do not fit act_buf / wgt_buf is
-  rejected by the Verilog backend (it does not tile); the model charges such a layer the DRAM
-  traffic of re-reading its spilled operands (weights_outer: the input once per weight tile;
-  inputs_outer: the weights once per input tile), so that the search avoids them.
+* A layer whose activations (inputs + output) or parameters do not fit act_buf / wgt_buf runs in
+  tiles (`tile_plan`, the one rule the IR lowers and this model prices): input tiles are bands of
+  output rows (each loads only the input rows it needs), weight tiles are slices of output
+  channels (each one contiguous parameter block). A layer runs as bands x slices sub-layers in
+  the chunk's loop order; `layer_cycles` is the exact sum of its sub-layers' cycles (closed form
+  over the band and slice classes). A layer no tiling fits costs INFEASIBLE_CYCLES.
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ READ_HANDSHAKE = 1   # per read burst: the cycle axi_dma takes to raise ARVALID
 WRITE_HANDSHAKE = 2  # per write burst: the cycle to raise AWVALID, the cycle from AW to the first W beat
 BURST_BYTES = 64     # one AXI burst moves one 64-byte block (the IR aligns every region to it)
 PARAM_BYTES_PER_CHANNEL = 8  # int32 bias, uint16 multiplier, uint8 shift, 1 pad byte
+INFEASIBLE_CYCLES = 1 << 40  # a layer no tiling fits into its chunk's buffers: the search drops it, `codesign hw` refuses it
 
 KIND_CODES = {"conv": 0, "dwconv": 1, "fc": 2, "avgpool": 3, "maxpool": 4, "add": 5}
 
@@ -106,6 +109,15 @@ class LayerArrays:
     w_bits: object     # 0 for layers without weights
     a_bits: object     # bits of the input activation
     vec_c: object = 0  # output channels of a pool/add layer (its vector groups are per pixel); 0 for GEMMs
+    # geometry for input tiles (bands of output rows); band_ok 0: the layer cannot be banded (fc, avgpool)
+    out_h: object = 1    # output rows
+    in_h: object = 1     # input rows
+    in_row: object = 0   # bytes of one input row (in_w * in_c)
+    out_row: object = 0  # bytes of one output row (out_w * out_c)
+    win: object = 1      # window rows (the kernel; 1 for add)
+    stride: object = 1
+    pad: object = 0
+    band_ok: object = 0
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
         conv = (lambda v: torch.as_tensor(np.asarray(v), device=device)) if xp_name == "torch" \
@@ -180,37 +192,124 @@ def dram_bytes_per_cycle(target) -> int:
     return max(1, min(target.axi_data_bits // 8, int(target.dram_bytes_per_cycle)))
 
 
+def align(x):
+    return ceil_div(x, BURST_BYTES) * BURST_BYTES
+
+
+def _rows_aligned(row_bytes):
+    """The fewest rows whose bytes are a multiple of BURST_BYTES (a power of two up to 64)."""
+    low = row_bytes & -row_bytes   # the lowest set bit
+    return BURST_BYTES // minimum(maximum(low, 1), BURST_BYTES)
+
+
+def num_inputs(L: LayerArrays):
+    """2 for an add (it reads two tensors of its output's size), else 1."""
+    xp = _xp(L.m, L.in_bytes)
+    is_add = (L.g == 0) & (L.in_bytes == 2 * L.out_bytes) & (L.vec_elems == L.out_bytes) & (L.out_bytes > 0)
+    return xp.where(is_add, 2, 1)
+
+
+def tile_plan(L: LayerArrays, cols, act_buf_bytes, wgt_buf_bytes) -> dict:
+    """How a layer is tiled to fit its chunk's buffers (broadcast arrays): `slice_ch` output
+    channels per weight slice (the last slice the rest) in `slices` slices, `band_rows` output rows
+    per input band (the last band the rest) in `bands` bands, and `ok` (False: no tiling fits).
+
+    Weight slices (GEMM layers only): each slice's block, its weights padded to BURST_BYTES then
+    its records, fits wgt_buf; a multiple of C channels where that many fit. Input bands (conv,
+    dwconv, maxpool, add): each band's input rows (plus a lead of up to 63 bytes: its DRAM start
+    rounded down to a burst) and output rows fit act_buf; band_rows is a multiple of the rows
+    that make both a band's output and its input step whole bursts (so every band's transfers
+    start burst-aligned, and all inner bands have the same lead), and band_rows * stride >= pad
+    (only the first band meets the top padding)."""
+    xp = _xp(L.m, cols, act_buf_bytes, wgt_buf_bytes)
+    gemm = L.g > 0
+    chans = L.n * L.g
+    fits_w = L.w_bytes <= wgt_buf_bytes
+    ns = (wgt_buf_bytes - (BURST_BYTES - 1)) // (L.k + PARAM_BYTES_PER_CHANNEL)
+    ns = xp.where(ns >= cols, ns // cols * cols, ns)
+    slices = xp.where(fits_w, 1, ceil_div(chans, maximum(ns, 1)))
+    ok_w = fits_w | (gemm & (ns >= 1))
+
+    n_in = num_inputs(L)
+    fits_a = n_in * align(L.in_bytes // n_in) + align(L.out_bytes) <= act_buf_bytes
+    fixed = (BURST_BYTES - 1) + n_in * ((L.win - L.stride) * L.in_row + 2 * (BURST_BYTES - 1))
+    bh = (act_buf_bytes - fixed) // maximum(n_in * L.stride * L.in_row + L.out_row, 1)
+    q = maximum(_rows_aligned(L.out_row), _rows_aligned(L.stride * L.in_row))
+    bh = bh // q * q
+    ok_a = fits_a | ((L.band_ok > 0) & (bh >= 1) & (bh * L.stride >= L.pad))
+    band_rows = xp.where(fits_a, L.out_h, maximum(bh, 1))
+    bands = xp.where(fits_a, 1, ceil_div(L.out_h, band_rows))
+    return dict(slice_ch=xp.where(fits_w, chans, maximum(ns, 1)), slices=slices, band_rows=band_rows, bands=bands,
+                ok=ok_w & ok_a)
+
+
+def band_geometry(L: LayerArrays, band_rows, b):
+    """Band b's output rows, its first and last + 1 input rows (clipped to the image) and the lead
+    bytes before its first input row in its burst-aligned transfer."""
+    r0 = b * band_rows
+    rows = minimum(band_rows, L.out_h - r0)
+    lo = maximum(r0 * L.stride - L.pad, 0)
+    hi = minimum((r0 + rows - 1) * L.stride - L.pad + L.win, L.in_h)
+    return rows, lo, hi, (lo * L.in_row) % BURST_BYTES
+
+
+def slice_param_bytes(L: LayerArrays, ch):
+    """Bytes of a weight slice of ch channels: its weights padded to a burst, then its records."""
+    return align(ch * L.k) + PARAM_BYTES_PER_CHANNEL * ch
+
+
 def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_bytes,
                  weights_outer, first_in_chunk, last_in_chunk, bytes_per_cycle, memory: MemoryTiming = MemoryTiming()):
     """Cycles of each layer on its chunk; all chunk arguments broadcast against the layers.
 
     bytes_per_cycle is the AXI beat's bytes, memory the DRAM's timing (`memory_timing(target)`).
+    A tiled layer (`tile_plan`) runs bands x slices sub-layers, each with the sequential schedule
+    above; a sub-layer skips a transfer whose tensor is already on chip or not yet complete (zero
+    cycles). inputs_outer (and whenever only one of the two is tiled): for each band, for each
+    slice: the band's input loaded by its first slice, the slice's weights by every band (once
+    when there is one slice), the band's output stored by its last slice. weights_outer with both
+    tiled: for each slice, for each band: the band's input loaded, the slice's weights by the
+    first band, the band's output read back from DRAM first by every slice after the first (it
+    holds the earlier slices' channels) and stored by every slice.
 
     Returns (total, compute, dram) cycles, each broadcast to the common shape.
     """
     L = layers
     xp = _xp(L.m, rows, cols, act_buf_bytes)
     gemm = L.g > 0
-    compute = (array_cycles(rows, cols, ws, L.m, L.n, L.k, L.g) + xp.where(gemm & ~ws, rows, 0)
-               + vector_cycles(cols, L.vec_elems, L.out_bytes, L.vec_c))
+    plan = tile_plan(L, cols, act_buf_bytes, wgt_buf_bytes)
+    S, B, bh = plan["slices"], plan["bands"], plan["band_rows"]
+    wo = weights_outer & (S > 1) & (B > 1)
+    n_in = num_inputs(L)
+    read = lambda n: transfer_cycles(n, bytes_per_cycle, READ_HANDSHAKE + memory.read_latency,  # noqa: E731
+                                     memory.beat_cycles)
+    write = lambda n: transfer_cycles(n, bytes_per_cycle, WRITE_HANDSHAKE + memory.write_latency,  # noqa: E731
+                                      memory.beat_cycles)
 
-    # the sequential schedule: each input tensor, the parameter block, compute, the output
-    # an add reads two tensors of its output's size (LayerArrays has no kind: in = 2 out = 2 vec)
-    is_add = ~gemm & (L.in_bytes == 2 * L.out_bytes) & (L.vec_elems == L.out_bytes)
-    n_in = xp.where(is_add, 2, 1)
-    read = READ_HANDSHAKE + memory.read_latency
-    loads = n_in * transfer_cycles(L.in_bytes // n_in, bytes_per_cycle, read, memory.beat_cycles) \
-        + transfer_cycles(L.w_bytes, bytes_per_cycle, read, memory.beat_cycles)
-    store = transfer_cycles(L.out_bytes, bytes_per_cycle, WRITE_HANDSHAKE + memory.write_latency, memory.beat_cycles)
-
-    # operands that do not fit the buffers: the extra traffic of re-reading them
-    half_wgt = maximum(wgt_buf_bytes // 2, 1)
-    w_tiles = maximum(ceil_div(L.w_bytes, half_wgt), 1)
-    in_tiles = maximum(ceil_div(L.in_bytes, maximum(act_buf_bytes // 2, 1)), 1)
-    fits = ((L.in_bytes + L.out_bytes) <= act_buf_bytes) & (L.w_bytes <= wgt_buf_bytes)
-    reread = xp.where(weights_outer, L.in_bytes * (w_tiles - 1), L.w_bytes * (in_tiles - 1))
-    spill = xp.where(fits, 0, ceil_div(reread, bytes_per_cycle))
-
-    dram = loads + store + spill
-    total = compute + dram
-    return total, compute, dram
+    chans = L.n * L.g
+    last_ch = chans - (S - 1) * plan["slice_ch"]
+    params = xp.where(S > 1, (S - 1) * read(slice_param_bytes(L, plan["slice_ch"])) + read(slice_param_bytes(L, last_ch)),
+                      read(L.w_bytes))
+    # compute and output transfers: all bands but the last have band_rows rows; full slices and the last
+    oh = maximum(L.out_h, 1)
+    compute = outputs = stores = 0
+    for count, r in ((B - 1, bh), (1, xp.where(B > 1, L.out_h - (B - 1) * bh, oh))):
+        out_b = L.out_bytes * r // oh
+        outputs = outputs + count * read(out_b)
+        stores = stores + count * write(out_b)
+        per_band = vector_cycles(cols, L.vec_elems * r // oh, out_b, L.vec_c)
+        for s_count, ch in ((S - 1, plan["slice_ch"]), (1, last_ch)):
+            n_s, g_s = xp.where(L.g > 1, L.n, ch), xp.where(L.g > 1, ch, L.g)
+            per_band = per_band + s_count * (array_cycles(rows, cols, ws, L.m * r // oh, n_s, L.k, g_s)
+                                             + xp.where(gemm & ~ws, rows, 0))
+        compute = compute + count * per_band
+    # input loads: bands fall in four classes (the first, the inner ones: all alike, the last two)
+    banded = 0
+    for count, b in ((1, 0), (maximum(B - 3, 0), 1), (xp.where(B >= 3, 1, 0), B - 2), (1, B - 1)):
+        _, lo, hi, lead = band_geometry(L, bh, b)
+        banded = banded + count * read((hi - lo) * L.in_row + lead)
+    inputs = n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in))
+    dram = (xp.where(wo, S, 1) * (inputs + stores) + xp.where((S > 1) & ~wo, B, 1) * params
+            + xp.where(wo, S - 1, 0) * outputs)
+    total = xp.where(plan["ok"], compute + dram, INFEASIBLE_CYCLES)
+    return total, compute, total - compute

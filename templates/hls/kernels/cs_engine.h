@@ -3,7 +3,8 @@
 // One engine per chunk, templated on the chunk only (C: rows, cols, dataflow, multiplier width,
 // buffer depths), so HLS builds one R x C PE array per chunk whatever its layers. It walks the
 // chunk's const layer table (one LayerDesc per layer, the RTL layer ROM's fields) and runs each
-// layer as the RTL does, one step after another:
+// layer as the RTL does, one step after another (a layer larger than the buffers is several rows,
+// one per band x weight slice; each row's flags say which of the transfers it makes):
 //   1. load the input tensor(s) of this frame (frame_base + the IR's address) into the
 //      activation replicas, then the parameter block into the weight and record replicas;
 //   2. compute: the GEMM engine of the chunk's dataflow, or the C vector lanes;
@@ -55,20 +56,29 @@ template <class C> void chunk_engine(word_t *mem, int frame_base, const LayerDes
     CS_LABEL(LAYER) for (int l = 0; l < C::N_LAYERS; l++) {
         const LayerDesc d = table[l];
         CS_TRIP(LAYER);
-        load_replicated<C::ACT_PORTS, C::ACT_WORDS, C::ACT_WORDS>(mem, (frame_base + d.in0_addr) >> 3, act, 0,
-                                                                words_of(d.in_bytes));
-        if (d.num_in == 2) {
+        if (d.flags & LOAD_IN) {
+            load_replicated<C::ACT_PORTS, C::ACT_WORDS, C::ACT_WORDS>(mem, (frame_base + d.in0_addr) >> 3, act, 0,
+                                                                    words_of(d.in_bytes));
+        }
+        if ((d.flags & LOAD_IN) && d.num_in == 2) {
             load_replicated<C::ACT_PORTS, C::ACT_WORDS, C::ACT_WORDS>(mem, (frame_base + d.in1_addr) >> 3, act,
                                                                     d.in1_off >> 3, words_of(d.in_bytes));
         }
-        load_params<C>(mem, d, wgt, rec);
+        if (d.flags & LOAD_PARAMS) {
+            load_params<C>(mem, d, wgt, rec);
+        }
+        if (d.flags & LOAD_OUT) {
+            load_output<C::OUT_BANKS, C::OUT_DEPTH, C::OUT_WORDS>(mem, (frame_base + d.out_addr) >> 3, out, d.out_bytes);
+        }
         if (d.kind == OP_GEMM || d.kind == OP_DWCONV) {
             gemm_unit<C, C::HAS_GEMM>::run(d, act, wgt, rec, out);
         } else {
             vector_unit<C, C::HAS_VEC>::run(d, act, wgt, rec, out);
         }
-        store_output<C::OUT_BANKS, C::OUT_DEPTH, C::OUT_WORDS>(mem, (frame_base + d.out_addr) >> 3, out,
-                                                               d.out_bytes);
+        if (d.flags & STORE) {
+            store_output<C::OUT_BANKS, C::OUT_DEPTH, C::OUT_WORDS>(mem, (frame_base + d.out_addr) >> 3, out,
+                                                                   d.out_bytes);
+        }
     }
 }
 

@@ -140,7 +140,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
             }
         }
         prev.m0 = m0;
-        prev.out0 = m0 * d.out_c + g * d.n + n0;
+        prev.out0 = m0 * d.out_c + g * d.n + n0 + d.wr_off - d.out_off;   // + a weight slice's first channel
         prev.n_left = d.n - n0;
     }
 };
@@ -222,7 +222,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
                 val[c] = requantize(sum + q[c].bias, q[c].mult, q[c].shift, d.out_lo, d.out_hi);
                 valid[c] = last && n0 + c < d.n;
             }
-            write_lanes<C::COLS, C::OUT_BANKS, C::OUT_DEPTH>(out, m * d.out_c + g * d.n + n0, val, valid);
+            write_lanes<C::COLS, C::OUT_BANKS, C::OUT_DEPTH>(out, m * d.out_c + g * d.n + n0 + d.wr_off - d.out_off, val, valid);
             advance(p, d, one);
         }
     }

@@ -73,6 +73,22 @@ void write_lanes(byte_t out[BANKS][DEPTH], int base, const byte_t val[LANES], co
     }
 }
 
+// Burst read of a band's output back into the output banks (weights_outer: a weight slice after
+// the first adds its channels to those the earlier slices stored).
+template <int BANKS, int DEPTH, int MAXW>
+void load_output(const word_t *mem, int src, byte_t out[BANKS][DEPTH], int out_bytes) {
+    CS_LABEL(LOAD) for (int w = 0; w < words_of(out_bytes); w++) {
+#pragma HLS PIPELINE II=1
+#pragma HLS LOOP_TRIPCOUNT min=1 max=MAXW
+        CS_TRIP(LOAD);
+        const word_t beat = mem[src + w];
+        for (int i = 0; i < 8; i++) {
+#pragma HLS UNROLL
+            out[(8 * w + i) & (BANKS - 1)][(8 * w + i) / BANKS] = beat.range(8 * i + 7, 8 * i);
+        }
+    }
+}
+
 // Burst write of the output tensor (out_bytes bytes; the tail of the last word is zero).
 template <int BANKS, int DEPTH, int MAXW>
 void store_output(word_t *mem, int dst, const byte_t out[BANKS][DEPTH], int out_bytes) {

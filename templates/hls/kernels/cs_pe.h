@@ -73,9 +73,9 @@ inline PixelStep pixel_step(const LayerDesc &d, int pixels) {
 inline Pixel first_pixel(const LayerDesc &d) {
     Pixel p;
     p.ox = 0;
-    p.iy0 = -d.pad;
+    p.iy0 = d.iy0;      // -pad, or a band's first window row
     p.ix0 = -d.pad;
-    p.base = (-d.pad * d.in_w - d.pad) * d.in_c;
+    p.base = d.base0;   // (iy0 * in_w - pad) * in_c from the band's first loaded byte
     return p;
 }
 

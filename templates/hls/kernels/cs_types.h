@@ -53,7 +53,12 @@ struct LayerDesc {
     int in0_addr, in1_addr, in_bytes, in1_off, num_in;   // frame-relative tensors (frame 0's addresses)
     int out_addr, out_bytes;
     int param_addr, param_bytes, rec_off;                // parameters, shared by all frames
+    // tiles (a row may be one band x slice of a layer): the window's first row in image rows, the
+    // walker's first pixel base, where output channel 0 of this row goes (out_off + the slice's
+    // first channel), the output region, and which transfers the row makes (verilog.LOAD_IN ...)
+    int iy0, base0, wr_off, out_off, flags;
 };
+enum RowFlags { LOAD_IN = 1, LOAD_PARAMS = 2, LOAD_OUT = 4, STORE = 8 };
 
 // The byte at byte address `a` of a word memory (little-endian, as DRAM).
 inline byte_t word_byte(const word_t *buf, int a) {

@@ -1,7 +1,11 @@
 // One chunk's engine: per layer it loads the input tensor(s) and the parameters from DRAM into
 // its on-chip buffers, computes (GEMM layers on the R x C systolic array, pool/add layers on C
 // vector lanes), requantises on the way into the activation buffer, and stores the output.
-// The layer table (desc, one LAYER_FIELDS x 32-bit word per layer) comes from a generated ROM.
+// The layer table (desc, one NF x 32-bit word per row) comes from a generated ROM. A row is a
+// layer, or one sub-layer (a band of output rows x a slice of output channels) of a layer that
+// does not fit the buffers: its flags say which transfers it makes (an operand already on chip,
+// or an output its later sub-layers complete, moves no bytes and takes no cycles) and whether it
+// ends its layer; a layer's cycle counter spans all its sub-layers.
 // A frame's layers run back to back (a layer's first cycle follows the previous layer's last);
 // done is high in the last layer's last cycle, and a start in that cycle (or any later one)
 // begins the next frame in the next cycle, so a chunk takes exactly the sum of its layer
@@ -10,7 +14,7 @@
 module chunk_engine #(
     parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
     parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
-    parameter DB = 8, parameter NL = 1, parameter AB = 20, parameter NF = 44, parameter LUT_MULT_BITS = 4,
+    parameter DB = 8, parameter NL = 1, parameter NE = 1, parameter AB = 20, parameter NF = 45, parameter LUT_MULT_BITS = 4,
     // what the chunk's layers need: the array (conv/fc/dwconv), the vector lanes (pool/add), the
     // add's input scaling; synthesis drops what a chunk does not use
     parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1
@@ -20,7 +24,7 @@ module chunk_engine #(
     input  wire               start,
     input  wire [31:0]        act_base,
     output wire               done,
-    output wire [7:0]         layer,
+    output wire [15:0]        layer,     // the table row running
     /* verilator lint_off UNUSEDSIGNAL */  // the table keeps whole 32-bit words; narrow fields use their low bits
     input  wire [NF*32-1:0]   desc,
     /* verilator lint_on UNUSEDSIGNAL */
@@ -48,7 +52,8 @@ module chunk_engine #(
                F_IN1_ADDR = 26, F_IN_BYTES = 27, F_OUT_ADDR = 28, F_OUT_BYTES = 29, F_PARAM_ADDR = 30,
                F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
                F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
-               F_VGROUPS = 40, F_IN1_SIGNED = 41;
+               F_VGROUPS = 40, F_IN1_SIGNED = 41, F_IY0 = 42, F_WR_OFF = 43, F_FLAGS = 44;
+    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4;   // flag bits
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -63,7 +68,11 @@ module chunk_engine #(
     wire in_signed = desc[F_IN_SIGNED*32];
     wire in1_signed = desc[F_IN1_SIGNED*32];
     wire [9:0] out_lo = desc[F_OUT_LO*32 +: 10], out_hi = desc[F_OUT_HI*32 +: 10];
-    wire [31:0] rec_off = `FLD(F_REC_OFF), in1_off = `FLD(F_IN1_OFF), out_off = `FLD(F_OUT_OFF);
+    wire [31:0] rec_off = `FLD(F_REC_OFF), in1_off = `FLD(F_IN1_OFF);
+    wire [AB-1:0] out_off = desc[F_OUT_OFF*32 +: AB];   // the output region (the store reads it)
+    wire [31:0] wr_off = `FLD(F_WR_OFF);        // where this row's output channel 0 is written
+    wire [15:0] row0 = `FLD16(F_IY0);           // the first window row in image rows (a band's)
+    wire [4:0] flags = desc[F_FLAGS*32 +: 5];
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
@@ -87,8 +96,8 @@ module chunk_engine #(
 
     // ---------------------------------------------------------------- walkers
     // pixel state: {ox, ix0, iy0, base, rowbase}; reduction state: {ci, kw, kh, koff, krow}
-    function [111:0] pix_init(input [15:0] p, input [31:0] b0);
-        pix_init = {16'd0, -p, -p, b0, b0};
+    function [111:0] pix_init(input [31:0] b0);
+        pix_init = {16'd0, -pad, row0, b0, b0};
     endfunction
     function [111:0] pix_next(input [111:0] s);
         if (s[111:96] + 16'd1 < out_w)
@@ -121,12 +130,24 @@ module chunk_engine #(
     localparam S_IDLE = 4'd0, S_DMA_GO = 4'd2, S_DMA_WAIT = 4'd3, S_GEMM = 4'd4,
                S_GEMM_TAIL = 4'd5, S_VEC = 4'd6, S_VEC_TAIL = 4'd7, S_LEND = 4'd8, S_DONE = 4'd9;
     reg [3:0] state;
-    reg [7:0] lidx;
-    reg [1:0] dma_step;      // 0 input 0, 1 input 1, 2 params, 3 output
+    reg [15:0] lidx;         // the table row
+    reg [7:0] cidx;          // the layer whose counter runs
+    localparam D_IN0 = 3'd0, D_IN1 = 3'd1, D_PARAMS = 3'd2, D_OUT = 3'd3, D_NONE = 3'd4, D_STORE = 3'd5;
+    reg [2:0] dma_step;      // the transfer in flight (D_OUT: the output read back before a slice adds its channels)
     reg [31:0] cyc;
     reg [NL*32-1:0] cycles;
     assign layer = lidx;
-    assign done = (state == S_LEND) && (lidx + 1 == NL);
+    assign done = (state == S_LEND) && (lidx + 1 == NE);
+    // the first transfer of this row at or after step st that moves bytes (D_NONE: none left);
+    // every row loads something (codesign.backend.verilog.sub_layer_fields)
+    function [2:0] next_load(input [2:0] st);
+        if (st == D_IN0 && flags[FL_IN]) next_load = D_IN0;
+        else if (st <= D_IN1 && flags[FL_IN] && `FLD(F_NUM_IN) == 2) next_load = D_IN1;
+        else if (st <= D_PARAMS && flags[FL_PARAMS]) next_load = D_PARAMS;
+        else if (st <= D_OUT && flags[FL_OUT]) next_load = D_OUT;
+        else next_load = D_NONE;
+    endfunction
+    wire [2:0] go_step = (dma_step == D_STORE) ? D_STORE : next_load(dma_step);
     assign layer_cycles = cycles;
     genvar gi, gj;
 
@@ -314,14 +335,14 @@ module chunk_engine #(
             end
             if (in_gemm && WS && tc == 0) begin
                 lane_p <= 0;
-                lane_addr <= out_off + ch_base + gj;
+                lane_addr <= wr_off + ch_base + gj;
             end
             rq_valid_q <= rq_valid;
             rq_valid <= WS ? (ws_out || v_emit) : (d_valid || v_emit);
             if (in_vec) begin
                 rq_acc <= v_next;
                 rq_ch <= e_c;
-                rq_addr <= out_off + vobase + e_c;
+                rq_addr <= wr_off + vobase + e_c;
             end else if (WS) begin
                 rq_acc <= ws_total;
                 rq_ch <= ch_base + gj;
@@ -357,11 +378,11 @@ module chunk_engine #(
     wire [31:0] dma_addr32 = {{(32-AB){1'b0}}, buf_addr};
     byte_ram #(.BYTES(ACT_BYTES), .NR(ACT_NR), .NWR(1), .RB(DB), .WB(DB), .NW(C)) u_act (
         .clk(clk), .rd_addr(act_rd_addr), .rd_data(act_rd), .wide_rd_addr(dma_addr32), .wide_rd_data(buf_rd_data),
-        .wide_wr_en(buf_wr_en && dma_step != 2'd2), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
+        .wide_wr_en(buf_wr_en && dma_step != D_PARAMS), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
         .wr_en(wr_valid), .wr_addr(lane_wr_addr), .wr_data(lane_wr_byte));
     byte_ram #(.BYTES(WGT_BYTES), .NR(C), .NWR(C + 1), .RB(8), .WB(DB), .NW(1)) u_wgt (
         .clk(clk), .rd_addr(wgt_rd_addr), .rd_data(wgt_rd), .wide_rd_addr(rec_rd_addr), .wide_rd_data(rec_rd),
-        .wide_wr_en(buf_wr_en && dma_step == 2'd2), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
+        .wide_wr_en(buf_wr_en && dma_step == D_PARAMS), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
         .wr_en(1'b0), .wr_addr(32'd0), .wr_data(8'd0));
 
     // ---------------------------------------------------------------- the sequencer
@@ -383,7 +404,7 @@ module chunk_engine #(
                 d_row <= 0;
                 d_m0 <= m0;
                 d_ch <= ch_base;
-                d_addr <= out_off + obase + ch_base;
+                d_addr <= wr_off + obase + ch_base;
                 d_last <= last_fold;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
@@ -394,36 +415,38 @@ module chunk_engine #(
             case (state)
                 S_IDLE, S_DONE: if (start) begin
                     lidx <= 0;
+                    cidx <= 0;
                     cyc <= 1;
-                    dma_step <= 2'd0;
+                    dma_step <= D_IN0;
                     state <= S_DMA_GO;
                 end
-                S_DMA_GO: begin
+                S_DMA_GO: begin   // the row's next transfer that moves bytes (go_step), no cycle for the others
                     dma_start <= 1'b1;
-                    dma_to_dram <= (dma_step == 2'd3);
-                    case (dma_step)
-                        2'd0: begin dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
-                        2'd1: begin dma_dram_addr <= act_base + `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
-                        2'd2: begin dma_dram_addr <= `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
-                        default: begin dma_dram_addr <= act_base + `FLD(F_OUT_ADDR); dma_buf_off <= out_off[AB-1:0]; dma_nbytes <= `FLD(F_OUT_BYTES); end
+                    dma_to_dram <= (go_step == D_STORE);
+                    dma_step <= go_step;
+                    case (go_step)
+                        D_IN0: begin dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        D_IN1: begin dma_dram_addr <= act_base + `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        D_PARAMS: begin dma_dram_addr <= `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
+                        default: begin dma_dram_addr <= act_base + `FLD(F_OUT_ADDR); dma_buf_off <= out_off; dma_nbytes <= `FLD(F_OUT_BYTES); end
                     endcase
                     state <= S_DMA_WAIT;
                 end
                 S_DMA_WAIT: if (dma_done) begin
-                    case (dma_step)
-                        2'd0: begin dma_step <= (`FLD(F_NUM_IN) == 2) ? 2'd1 : 2'd2; state <= S_DMA_GO; end
-                        2'd1: begin dma_step <= 2'd2; state <= S_DMA_GO; end
-                        2'd2: begin
-                            tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
-                            wbase <= 0; wbase_g <= 0; obase <= 0;
-                            pix0 <= pix_init(pad, base0); pixw <= pix_init(pad, base0);
-                            kst0 <= k_init(0); kw_s <= k_init(0);
-                            v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
-                            vpix <= pix_init(pad, base0);
-                            state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
-                        end
-                        default: state <= S_LEND;
-                    endcase
+                    if (dma_step == D_STORE) begin
+                        state <= S_LEND;
+                    end else if (next_load(dma_step + 3'd1) != D_NONE) begin
+                        dma_step <= dma_step + 3'd1;
+                        state <= S_DMA_GO;
+                    end else begin   // the operands are in: compute
+                        tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
+                        wbase <= 0; wbase_g <= 0; obase <= 0;
+                        pix0 <= pix_init(base0); pixw <= pix_init(base0);
+                        kst0 <= k_init(0); kw_s <= k_init(0);
+                        v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
+                        vpix <= pix_init(base0);
+                        state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
+                    end
                 end
                 S_GEMM: begin
                     tc <= tc + 1;
@@ -431,7 +454,7 @@ module chunk_engine #(
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
                     if (fold_done) begin
                         tc <= 0;
-                        pixw <= pix_init(pad, base0);
+                        pixw <= pix_init(base0);
                         kw_s <= k_init(g);
                         if (last_fold) state <= S_GEMM_TAIL;
                         if (WS) begin
@@ -455,7 +478,7 @@ module chunk_engine #(
                                     mf <= mf + 1; m0 <= m0 + R; obase <= obase + out_step_fold;
                                     pix0 <= pix_next(row_ps[R-1]);
                                 end else begin
-                                    mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(pad, base0);
+                                    mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(base0);
                                     g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
                                     kw_s <= k_init(g + 1);
                                 end
@@ -464,8 +487,8 @@ module chunk_engine #(
                     end
                 end
                 S_GEMM_TAIL: if (out_tok[3]) begin
-                    dma_step <= 2'd3;
-                    state <= S_DMA_GO;
+                    dma_step <= D_STORE;
+                    state <= flags[FL_STORE] ? S_DMA_GO : S_LEND;
                 end
                 S_VEC: begin
                     if (rcount + 1 < red) begin
@@ -487,14 +510,17 @@ module chunk_engine #(
                     end
                 end
                 S_VEC_TAIL: if (!rq_busy) begin
-                    dma_step <= 2'd3;
-                    state <= S_DMA_GO;
+                    dma_step <= D_STORE;
+                    state <= flags[FL_STORE] ? S_DMA_GO : S_LEND;
                 end
                 S_LEND: begin
-                    cycles[lidx*32 +: 32] <= cyc;
-                    cyc <= 1;
-                    dma_step <= 2'd0;
-                    if (lidx + 1 < NL) begin
+                    if (flags[FL_END]) begin   // the layer's last row: its counter spans all its rows
+                        cycles[cidx*32 +: 32] <= cyc;
+                        cyc <= 1;
+                        cidx <= (lidx + 1 < NE) ? cidx + 8'd1 : 8'd0;
+                    end
+                    dma_step <= D_IN0;
+                    if (lidx + 1 < NE) begin
                         lidx <= lidx + 1;
                         state <= S_DMA_GO;
                     end else if (start) begin   // the next frame, back to back
