@@ -23,11 +23,13 @@ from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
 from codesign.cost.model import BURST_BYTES
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint, chunk_units
+from codesign.driver import regmap
 from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
 RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "chunk_engine.v"]
+REGS_FILE = "accel_regs.v"   # the AXI4-Lite slave, rendered from codesign/driver/regmap.toml
 TOP_NAME = "accel_top"
 BURST_BEATS = BURST_BYTES // 8   # one burst moves one 64-byte block of 64-bit beats (the model's burst)
 KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add": 4}
@@ -105,6 +107,8 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
         f = layer_fields(job, chunk.rows, chunk.cols, in1_signed)
+        for name in ("in0_addr", "in1_addr", "out_addr"):   # offsets into the frame's region (ACT_BASE)
+            f[name] -= ir.act_addr
         check_layer_fits(job, f, chunk)
         layers.append(dict(index=job.index, name=job.name, kind=job.kind,
                            fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
@@ -127,14 +131,15 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
     ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), lut_mult_bits=LUT_MULT_MAX_BITS, axi_size=int(math.log2(ir.axi_bytes)),
-               burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [f"{TOP_NAME}.v"])
+               burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [REGS_FILE, f"{TOP_NAME}.v"])
     for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
                            ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):
         (out_dir / name).write_text(env.get_template(template).render(**ctx))
     for name in RTL_MODULES:
         shutil.copyfile(TEMPLATES / "rtl" / name, out_dir / name)
+    (out_dir / REGS_FILE).write_text(regmap.render(regmap.load(), "accel_regs.v.j2"))
 
 
 def rtl_sources(rtl_dir: Path) -> list[Path]:
     """The Verilog files of a rendered project, leaves first, the top last."""
-    return [Path(rtl_dir) / name for name in RTL_MODULES + [f"{TOP_NAME}.v"]]
+    return [Path(rtl_dir) / name for name in RTL_MODULES + [REGS_FILE, f"{TOP_NAME}.v"]]
