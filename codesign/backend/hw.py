@@ -1,4 +1,4 @@
-"""`codesign hw`: a DesignPoint -> DIR/rtl (Verilog), DIR/hls (HLS C++) and DIR/manifest.json.
+"""`codesign hw`: a DesignPoint -> DIR/rtl (Verilog), DIR/driver (host drivers), DIR/hls (HLS C++) and DIR/manifest.json.
 
 The steps, each a function of its own: load and check the design against the target, lower it
 to the IR, render the Verilog project, render the HLS project, write the manifest. A refused
@@ -58,8 +58,10 @@ def check_replace_project(out: Path, design: DesignPoint, force: bool) -> None:
 
 def render_project(design: DesignPoint, design_path: Path, out: Path, params, cost) -> dict:
     from codesign.backend import hls, verilog  # imported here: each backend is optional for the others' tests
+    from codesign.driver import project as driver_project
     ir = lower(design)
     verilog.render(design, ir, params, out / "rtl")
+    driver_project.write(ir, params, out / "driver")
     hls.render(design, ir, params, out / "hls")
     vectors = design_path.parent / "vectors.npz"
     if vectors.is_file():

@@ -124,6 +124,8 @@ def markdown(rm: RegMap) -> str:
     for r in rm.reg:
         off = f"`{r.offset:#05x} + 4*i`" if r.count else f"`{r.offset:#05x}`"
         acc = r.access + (", locked while busy" if r.lock else "") + (", constant" if r.const else "")
+        if r.access == "rw":
+            acc += ", reset: the IR's map" if r.reset_param else f", reset {r.reset}"
         bits = "; ".join(f"{f.name.upper()} [{f.lsb + f.width - 1}:{f.lsb}]" if f.width > 1
                          else f"{f.name.upper()} [{f.lsb}]" for f in r.fields)
         rows.append(f"| {off} | {r.name.upper()} | {acc} | {r.doc}{': ' + bits if bits else ''} |")
