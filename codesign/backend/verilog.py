@@ -107,8 +107,6 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
         f = layer_fields(job, chunk.rows, chunk.cols, in1_signed)
-        for name in ("in0_addr", "in1_addr", "out_addr"):   # offsets into the frame's region (ACT_BASE)
-            f[name] -= ir.act_addr
         check_layer_fits(job, f, chunk)
         layers.append(dict(index=job.index, name=job.name, kind=job.kind,
                            fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))

@@ -78,16 +78,4 @@ def write(ir: HardwareIR, params: list[dict], out: Path) -> None:
     (out / "params.bin").write_bytes(param_image(ir, params))
 
 
-def relocate(ir: HardwareIR, mem: bytes, frames: int, param_base: int, act_base: int, stride: int,
-             size: int) -> bytearray:
-    """The IR's DRAM image (ir.dram_image: parameters at 0, frames from act_addr, frame_bytes apart)
-    moved to other base addresses, in a memory of `size` bytes."""
-    out = bytearray(size)
-    out[param_base:param_base + ir.act_addr] = mem[:ir.act_addr]
-    for f in range(frames):
-        src = ir.act_addr + f * ir.frame_bytes
-        out[act_base + f * stride:act_base + f * stride + ir.frame_bytes] = mem[src:src + ir.frame_bytes]
-    return out
-
-
-__all__ = ["layout", "param_image", "relocate", "write"]
+__all__ = ["layout", "param_image", "write"]
