@@ -3,7 +3,8 @@ bridge gives the driver the two interfaces it has on a board, PYNQ's MMIO (read/
 cocotbext-axi AxiLiteMaster) and allocate (numpy buffers on the cocotbext-axi AxiRam's memory at
 chosen physical addresses, coherent: flush/invalidate do nothing), and the driver runs in a
 bridge thread as blocking code (cocotb.task.bridge / resume). Faults are injected per case: an
-address range whose reads (or writes) the AxiRam answers with SLVERR or DECERR.
+address range whose reads (or writes) the AxiRam answers with SLVERR or DECERR, and random
+backpressure on every AXI channel.
 
 The job (CODESIGN_SIM_IO/job.json) lists cases, run in order on one simulation without a reset in
 between; results go to result.json and every layer's output of every frame to outputs.npz.
@@ -11,6 +12,7 @@ between; results go to result.json and every layer's output of every frame to ou
 
 import json
 import os
+import random
 from pathlib import Path
 
 import cocotb
@@ -107,6 +109,20 @@ class Fault:
         ram.read_if._read, ram.write_if._write = read, write
 
 
+def set_backpressure(rams, seed):
+    """Random backpressure on every channel of every port (seed None: none): each cycle each of
+    AR, R, AW, W and B is paused with probability 1/4 (the AxiRam still checks every burst)."""
+    channels = [ch for ram in rams for ch in (ram.read_if.ar_channel, ram.read_if.r_channel, ram.write_if.aw_channel,
+                                               ram.write_if.w_channel, ram.write_if.b_channel)]
+    for i, ch in enumerate(channels):
+        if seed is None:
+            ch.clear_pause_generator()
+            ch.pause = False   # clearing the generator leaves the channel as it was, maybe paused
+        else:
+            rng = random.Random(seed * 1000 + i)
+            ch.set_pause_generator(iter(lambda rng=rng: rng.random() < 0.25, None))
+
+
 class Monitor:
     """Counts the DMAs' bursts that end on a 4 KB boundary short of BURST_BEATS (the 4 KB split)."""
 
@@ -200,6 +216,7 @@ async def driver_cases(dut):
                 results[name] = register_checks(master)
                 continue
             fault.read, fault.write = case.get("fault_read"), case.get("fault_write")
+            set_backpressure(rams, case.get("backpressure_seed"))
             acc = Accelerator(job["driver"], mmio, SimAllocate(dram, [case["param_base"], case["act_base"]]),
                               sleep=resume(sleep), wait_irq=resume(irq_wait) if case["irq"] else None)
             acc.check_design()
@@ -224,6 +241,7 @@ async def driver_cases(dut):
                 res["status_after_clear"] = mmio.read(regs.REG_STATUS)
             results[name] = res
         fault.read = fault.write = None
+        set_backpressure(rams, None)
         return results, outputs
 
     results, outputs = await bridge(run_cases)()

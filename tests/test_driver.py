@@ -30,9 +30,11 @@ from codesign.cost.model import MemoryTiming
 from codesign.design import load_design
 from codesign.driver import accel_regs, project, regmap
 from codesign.errors import CodesignError
+from codesign.backend.hw import retarget
 from conftest import EXAMPLES
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
+from designs import run_seed  # noqa: E402
 from runner import build, run_test  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -118,7 +120,7 @@ def run_driver_cases(tmp_path, design, cases, images):
     np.save(io / "images.npy", images)
     (io / "job.json").write_text(json.dumps({
         "driver": str(tmp_path / "driver"), "n_chunks": len(ir.chunks), "axi_bytes": ir.axi_bytes,
-        "burst_beats": verilog.BURST_BEATS, "ram_size": 1 << 20, "timeout_cycles": 2_000_000, "cases": cases}))
+        "burst_beats": verilog.burst_beats(ir.axi_bytes), "ram_size": 1 << 20, "timeout_cycles": 2_000_000, "cases": cases}))
     try:
         run_test(tmp_path / "build", verilog.TOP_NAME, "tb_driver", io, env={"CODESIGN_SIM_IO": str(io)})
     except SystemExit:   # the cocotb test failed (an AxiRam protocol assertion, an exception in the driver)
@@ -142,18 +144,20 @@ def assert_error(res, kind, resp, address):
 
 
 @pytest.mark.slow
-def test_python_driver_on_the_rtl(tmp_path):
-    design = load_design(EXAMPLES / "two_chunk_mixed.json")
+@pytest.mark.parametrize("target", ["zc706", "ultra96"])   # 64- and 128-bit AXI ports
+def test_python_driver_on_the_rtl(tmp_path, target):
+    design = retarget(load_design(EXAMPLES / "two_chunk_mixed.json"), target)
     ir = lower(design)
     lay = project.layout(ir)
     l1 = ir.layers[1]
     images = np.random.default_rng(7).integers(0, 256, size=(2, *design.dataset.input_shape))
-    skew_p, skew_a = 0x20FC8, 0x40FC8            # 8-byte aligned, not 64; both regions cross a 4 KB boundary
+    skew_p, skew_a = 0x20FF0, 0x40FF0            # 16-byte aligned, not 64; both regions cross a 4 KB boundary
     pbase, abase = 0x1000, 0x80000
-    read_fault = pbase + l1.param_addr + 64 + 24     # beat 3 of layer 1's second parameter burst
-    write_fault = abase + lay["layers"][0]["offset"] + 8
+    read_fault = pbase + l1.param_addr + 64 + 32     # a beat inside layer 1's second parameter burst
+    write_fault = abase + lay["layers"][0]["offset"] + 16   # beat-aligned for 64 and 128 bits
     cases = [
-        {"name": "skewed_irq", "frames": 2, "param_base": skew_p, "act_base": skew_a, "irq": True},
+        {"name": "skewed_irq", "frames": 2, "param_base": skew_p, "act_base": skew_a, "irq": True,
+         "backpressure_seed": run_seed()},
         {"name": "aligned_poll", "frames": 2, "param_base": pbase, "act_base": abase, "irq": False, "busy_checks": True},
         {"name": "read_slverr", "frames": 1, "param_base": pbase, "act_base": abase, "irq": True,
          "fault_read": {"lo": read_fault, "hi": read_fault + 8, "resp": SLVERR}},
@@ -172,6 +176,7 @@ def test_python_driver_on_the_rtl(tmp_path):
 
     assert_bit_exact(design, params, ir, outputs, "aligned_poll", images)
     cost = evaluate(design, memory=MemoryTiming(read_latency=2, write_latency=2))   # AxiRam's timing
+    assert ir.axi_bytes * 8 == {"zc706": 64, "ultra96": 128}[target]
     counters = res["aligned_poll"]["counters"]
     assert counters["layer_cycles"] == cost.layer_cycles.tolist()
     assert counters["run_cycles"] == pipeline_periods(cost.chunk_cycles, 2).sum()
@@ -181,7 +186,7 @@ def test_python_driver_on_the_rtl(tmp_path):
     assert busy["busy_frames_after"] == 2 and busy["busy_irq_enable_write"] == 0
 
     assert_error(res["read_slverr"], 1, SLVERR, read_fault // 64 * 64)
-    assert "read response SLVERR at DRAM address 0x00001100" in res["read_slverr"]["error"]["message"]
+    assert f"read response SLVERR at DRAM address {read_fault // 64 * 64:#010x}" in res["read_slverr"]["error"]["message"]
     assert res["read_slverr"]["error"]["chunk"] == ir.layers[1].chunk
     assert_error(res["write_decerr"], 2, DECERR, write_fault // 64 * 64)
     assert_error(res["misaligned"], 3, 0, abase + 4 + lay["input"]["offset"])
