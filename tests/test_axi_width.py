@@ -33,3 +33,15 @@ def test_128_bit_design_generates_and_simulates(tmp_path, target):
     assert design.accelerator.target == target and lower(design).axi_bytes == 16
     assert "`define BURST_BEATS 4" in (tmp_path / "hw" / "rtl" / "accel_params.vh").read_text()
     simulate_memories(tmp_path / "hw", design, MEMORIES[::3], frames=2)
+
+
+def test_128_bit_rtl_is_lint_clean(tmp_path):
+    from test_rtl_lint import lint
+
+    from codesign.backend import verilog
+    from codesign.backend.hw import retarget
+    from codesign.backend.ir import design_params
+    design = retarget(load_design(EXAMPLES / "two_chunk_mixed.json"), "ultra96")
+    verilog.render(design, lower(design), design_params(design), tmp_path / "rtl")
+    proc = lint(tmp_path / "rtl")
+    assert proc.returncode == 0 and "%Warning" not in proc.stderr, proc.stderr[-4000:]
