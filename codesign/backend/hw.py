@@ -184,7 +184,7 @@ def write_result(hw_dir: str | Path, name: str, result: dict) -> None:
 
 def main(args) -> int:
     m = generate(args.design, args.out, args.target, getattr(args, "force", False))
-    print(f"wrote {args.out}/rtl, {args.out}/hls and manifest.json for {m['design_name']} "
+    print(f"wrote {args.out}/rtl, {args.out}/driver, {args.out}/hls and manifest.json for {m['design_name']} "
           f"(digest {m['design_digest']}) on {m['target']}")
     if not (Path(args.out) / "vectors.npz").is_file():
         print(f"note: no vectors.npz beside {args.design} (train the design first): sim and csim will run "
