@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_device(s)
     s.add_argument("--steps-per-epoch", type=NON_NEGATIVE, default=None, help="weight steps per epoch (0: a full pass)")
     s.add_argument("--batch", type=POSITIVE, default=None, help="batch size, 1 or more (default: the config's)")
+    s.add_argument("--compile", action="store_const", const=True, default=None,
+                   help="torch.compile each candidate block (minutes of compiling; pays off on a GPU)")
 
     t = sub.add_parser("train", help="quantisation-aware training of a searched design; exports integer weights")
     t.add_argument("design", help="the design.json written by `codesign search`")

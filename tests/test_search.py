@@ -4,6 +4,7 @@ the CLI end to end, resume, errors."""
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from codesign.design import Dataset, load_design
 from codesign.search.engine import AcceleratorEngine, probe_design
 from codesign.search.hwloss import HardwareLoss
 from codesign.space.config import load_config
-from codesign.space.network import expand_layers, slots
+from codesign.space.network import MBConv, Supernet, expand_layers, slots
 from codesign.targets import load_target
 
 DIGITS = Dataset(name="digits", input_shape=(16, 16, 1), num_classes=10)
@@ -307,3 +308,50 @@ def test_augmentation_is_a_padded_crop_and_flip_and_reproducible():
     assert torch.equal(first[0], first[1]) and not torch.equal(first[0], first[2])
     x, y = next(batches.epoch(0, 1))                # labels = indices: each image is its own, scaled
     assert torch.equal(x, torch.from_numpy(images[y.numpy()]).permute(0, 3, 1, 2).float() / 255)
+
+
+@pytest.mark.slow
+def test_torchrun_two_ranks_stay_in_step_and_write_once(tmp_path):
+    """Two gloo ranks, each on its half of every batch: gradients averaged after each backward keep
+    the ranks identical (search/distributed.check_in_sync stops the run if not); rank 0 alone writes."""
+    (tmp_path / "tiny.toml").write_text(TINY)
+    torchrun = Path(sys.executable).with_name("torchrun")
+    run = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "codesign.cli", "search",
+                          "--config", "tiny.toml", "--out", "ddp"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.count("wrote ddp/design.json") == 1
+    log = [json.loads(line) for line in (tmp_path / "ddp" / "search_log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2]
+    design = load_design(tmp_path / "ddp" / "design.json")
+    check_fits(design)
+    assert np.isclose(design.predicted.fps, evaluate(design).fps)
+
+
+@pytest.mark.slow
+def test_compiled_block_computes_what_the_eager_block_does():
+    """--compile's torch.compile (inductor, C++ on the CPU) of a candidate block: the same outputs
+    and, up to the order of float sums (1e-5 of the largest), the same gradients as eager PyTorch
+    at hard and soft bit mixtures."""
+    torch.manual_seed(0)
+    config = load_config(dataset="digits")
+    eager = Supernet(config, (16, 16, 1), 10)
+    compiled = Supernet(config, (16, 16, 1), 10)
+    compiled.load_state_dict(eager.state_dict())
+    compiled.compile_blocks()
+    pick = lambda net: next(b for c in net.blocks for b in c if isinstance(b, MBConv) and b.expand is not None)  # noqa: E731
+    a, b = pick(eager), pick(compiled)
+    x = torch.randn(8, a.expand.weight.shape[1], 8, 8)
+    one = torch.ones(1)
+    for w_probs, a_probs in ((F.one_hot(torch.tensor(1), 3).float(), F.one_hot(torch.tensor(0), 3).float()),
+                             (torch.tensor([0.2, 0.3, 0.5]), torch.tensor([0.6, 0.3, 0.1]))):
+        outs = []
+        for block in (a, b):
+            block.zero_grad()
+            y = block(x, w_probs, eager.w_bits, a_probs, eager.a_bits, one, (8,))
+            y.square().sum().backward()
+            outs.append((y.detach(), block.dw.weight.grad.clone(), block.expand.clip.grad.clone()))
+        (y_e, *grads_e), (y_c, *grads_c) = outs
+        assert torch.equal(y_c, y_e)          # the quantised forward: bit for bit
+        for e, c in zip(grads_e, grads_c):    # sums over the batch in another order: float rounding only
+            torch.testing.assert_close(c, e, rtol=0, atol=1e-5 * float(e.abs().max()))

@@ -28,6 +28,7 @@ from codesign.data import Splits, load_dataset, to_tensor
 from codesign.design import Dataset, DesignPoint, save_design
 from codesign.files import atomic_path, write_text
 from codesign.errors import CodesignError
+from codesign.search import distributed
 from codesign.search.batches import Batches
 from codesign.search.engine import AcceleratorEngine, Candidate, probe_design
 from codesign.search.hwloss import HardwareLoss
@@ -49,6 +50,7 @@ class Options:
     data_root: str | None = None
     progress: bool = True
     name: str = "search"
+    world: distributed.World = distributed.ALONE   # torchrun's ranks (search/distributed.py)
 
 
 def temperature(s, epoch: int) -> float:
@@ -96,6 +98,8 @@ class JointSearch:
         self.arch_data = Batches(images[a_idx], labels[a_idx], s.batch, dev, opts.seed, 1, s.augment, s.workers)
         self.val_data = (to_tensor(sp.val[0]), torch.from_numpy(sp.val[1]))
         self.net = Supernet(config, sp.input_shape, sp.num_classes).to(dev)
+        if s.compile:
+            self.net.compile_blocks()
         if s.weight_optimizer == "sgd":
             self.w_opt = torch.optim.SGD(self.net.weight_parameters(), lr=s.weight_lr, momentum=s.momentum,
                                          nesterov=s.momentum > 0, weight_decay=s.weight_decay)
@@ -132,11 +136,13 @@ class JointSearch:
         return self.s.steps_per_epoch or max(1, len(self.weight_data) // self.s.batch)
 
     def weight_step(self, x, y, tau):
+        x, y = distributed.shard(self.opts.world, x, y)
         paths = self.net.sample_paths(tau, 1, gated=False)
         w_bits, a_bits = (p.detach() for p in self.sample_bits(tau))
         loss = F.cross_entropy(self.net(x, paths, w_bits, a_bits), y)
         self.w_opt.zero_grad()
         loss.backward()
+        distributed.average_gradients(self.opts.world, self.net.weight_parameters())
         if self.s.grad_clip:
             torch.nn.utils.clip_grad_norm_(self.net.weight_parameters(), self.s.grad_clip)
         self.w_opt.step()
@@ -147,6 +153,7 @@ class JointSearch:
         the expected cost: hw_weight x log cost, or with --target-fps the Lagrange term
         lambda x log(slowest chunk cycles / target cycles)."""
         net = self.net
+        x, y = distributed.shard(self.opts.world, x, y)
         paths = net.sample_paths(tau, self.s.paths, gated=True)
         loss = F.cross_entropy(net(x, paths, *self.sample_bits(tau)), y)
         block_probs = [F.softmax(a / tau, 0) for a in net.alpha]
@@ -159,6 +166,7 @@ class JointSearch:
         self.a_opt.zero_grad()
         self.w_opt.zero_grad()
         loss.backward()
+        distributed.average_gradients(self.opts.world, net.arch_parameters())
         self.a_opt.step()
         return hw_cost.detach()
 
@@ -190,13 +198,14 @@ class JointSearch:
     def check(self, epoch: int, tau: float, searching: bool) -> dict:
         """Derive the argmax network, fit the accelerator to it, measure it; with --target-fps the
         multiplier moves by the log gap between the target and this network's exact FPS."""
+        distributed.average_buffers(self.opts.world, self.net)   # every rank measures the same network
         design = self.update_accelerator(self.s.accel_steps, tau)
         cost = evaluate(design, self.opts.target)
         entry = visited_entry(epoch, self.val_accuracy(), self.derived_choice(), design, cost)
         if searching and self.opts.target_fps:
             self.lagrange = next_lagrange(self.lagrange, cost.fps, self.opts.target_fps, self.s.lagrange_lr)
             entry["lagrange"] = self.lagrange
-        append_jsonl(self.opts.out / VISITED, entry)
+        self.append(VISITED, entry)
         entry = {**entry, "design": design.model_dump(mode="json")}
         if searching:
             self.checks.append(entry)
@@ -205,12 +214,13 @@ class JointSearch:
     # ---- the loop -------------------------------------------------------------------------
     def run(self, stop_after: int | None = None) -> DesignPoint | None:
         """Search to the configured epochs (or only to `stop_after` epochs, returning None)."""
-        s, out = self.s, self.opts.out
+        s = self.s
         last = s.epochs if stop_after is None else min(stop_after, s.epochs)
         if self.hw_loss is None:
             self.update_accelerator(s.accel_steps, 1.0)
         n = self.steps_per_epoch()
-        epochs = tqdm(total=s.epochs, initial=self.epoch, desc="search", unit="epoch", disable=not self.opts.progress)
+        show = self.opts.progress and self.opts.world.main
+        epochs = tqdm(total=s.epochs, initial=self.epoch, desc="search", unit="epoch", disable=not show)
         while self.epoch < last:
             e = self.epoch
             tau = temperature(s, e)
@@ -220,7 +230,7 @@ class JointSearch:
             arch_iter = self.arch_data.epoch(e, n) if searching else None
             losses, hw = [], None
             for i, (x, y) in enumerate(tqdm(self.weight_data.epoch(e, n), total=n, desc=f"epoch {e + 1}",
-                                            disable=not self.opts.progress, leave=False)):
+                                            disable=not show, leave=False)):
                 for group in self.w_opt.param_groups:
                     group["lr"] = s.weight_lr * lr_factor(s, e * n + i, s.epochs * n)
                 losses.append(self.weight_step(x, y, tau))
@@ -234,10 +244,11 @@ class JointSearch:
                        objective=self.candidate.objective, hw_loss=float("nan") if hw is None else float(hw))
             if self.opts.target_fps:
                 log["lagrange"] = self.lagrange
-            append_jsonl(out / LOG, log)
+            distributed.check_in_sync(self.opts.world, self.net, self.epoch)
+            self.append(LOG, log)
             self.save_checkpoint()
             epochs.update(1)
-            if not self.opts.progress:  # plain lines for logs and pipes, not tqdm's escape codes
+            if not self.opts.progress and self.opts.world.main:  # plain lines for logs and pipes, not tqdm's escape codes
                 print(f"search epoch {self.epoch}/{self.s.epochs}: loss {log['train_loss']:.3f}, val_acc {log['val_acc']:.3f}, "
                       f"{log['fps']:.0f} FPS, tau {tau:.2f}", flush=True)
             epochs.set_postfix(loss=f"{log['train_loss']:.3f}", val_acc=f"{log['val_acc']:.3f}", fps=f"{log['fps']:.0f}",
@@ -279,9 +290,10 @@ class JointSearch:
         cost = check_fits(design, self.opts.target)
         design = design.model_copy(update={"predicted": cost.predicted()})
         final = visited_entry(self.epoch, acc, choice, design, cost)
-        append_jsonl(self.opts.out / VISITED, {**final, "final": True})
-        save_design(design, self.opts.out / DESIGN)
-        if goal and not met(cost.fps, goal):
+        self.append(VISITED, {**final, "final": True})
+        if self.opts.world.main:
+            save_design(design, self.opts.out / DESIGN)
+        if goal and not met(cost.fps, goal) and self.opts.world.main:
             closest = min(self.checks, key=lambda c: abs(math.log(c["fps"] / goal)), default=final)
             print(f"warning: --target-fps {goal:g} is not met within {TOLERANCE:.0%}: the design found runs "
                   f"{cost.fps:.0f} FPS ({self.opts.out / DESIGN}); the closest checked network ran "
@@ -297,7 +309,14 @@ class JointSearch:
                     lagrange=self.lagrange, checks=self.checks, torch_rng=torch.get_rng_state(), numpy_rng=np.random.get_state(),
                     python_rng=random.getstate(), config=self.config.model_dump(mode="json"))
 
+    def append(self, name: str, entry: dict) -> None:
+        """One line of a run log (rank 0 writes; the other ranks hold the same state)."""
+        if self.opts.world.main:
+            append_jsonl(self.opts.out / name, entry)
+
     def save_checkpoint(self) -> None:
+        if not self.opts.world.main:
+            return
         with atomic_path(self.opts.out / CHECKPOINT) as tmp:
             torch.save({**self.state(), "target": self.opts.target.name}, tmp)
 
@@ -317,7 +336,8 @@ class JointSearch:
         np.random.set_state(st["numpy_rng"])
         random.setstate(st["python_rng"])
         for name in (LOG, VISITED):
-            truncate_jsonl(self.opts.out / name, self.epoch)
+            if self.opts.world.main:
+                truncate_jsonl(self.opts.out / name, self.epoch)
 
 
 def visited_entry(epoch: int, acc: float, choice, design: DesignPoint, cost) -> dict:

@@ -5,6 +5,7 @@ first reads the checkpoint and refuses one of another config, dataset or target.
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import sys
 import zipfile
@@ -15,18 +16,19 @@ import torch
 from codesign.device import pick_device  # bench/ imports it from here too
 from codesign.errors import CodesignError
 from codesign.files import check_writable, run_lock
+from codesign.search import distributed
 from codesign.search.loop import CHECKPOINT, DESIGN, JointSearch, Options
 from codesign.search.pareto import FRONT, run_pareto
 from codesign.space.config import load_config
 from codesign.targets import Target, load_target
 
 # Settings a resumed search may change: more epochs continue it; everything else must match.
-RESUMABLE = {("search", "epochs")}
+RESUMABLE = {("search", "epochs"), ("search", "compile")}
 
 
 def apply_overrides(config, args):
     s = config.search
-    for field in ("epochs", "steps_per_epoch", "batch", "objective"):
+    for field in ("epochs", "steps_per_epoch", "batch", "objective", "compile"):
         value = getattr(args, field, None)
         if value is not None:
             setattr(s, field, value)
@@ -113,18 +115,32 @@ def main(args) -> int:
     check_buildable(target)
     out = Path(args.out or f"runs/{config.dataset.name}-{target.name}")
     if args.pareto is not None:
+        if distributed.launched():
+            raise CodesignError("--pareto runs its searches one after another in one process: launch it without torchrun")
         return pareto_main(config, target, out, args)
     check_folder(out, args.resume)
     device = pick_device(args.device)
-    with run_lock(out, "search"):
+    world = distributed.from_env(device)
+    device = distributed.rank_device(world, device)
+    try:
+        return search_main(config, target, out, device, world, args)
+    finally:
+        distributed.finish(world)
+
+
+def search_main(config, target, out: Path, device: str, world: distributed.World, args) -> int:
+    # rank 0 holds the folder's lock; under torchrun the other ranks only read it, before rank 0 writes
+    with run_lock(out, "search") if world.main else contextlib.nullcontext():
         check_folder(out, args.resume)   # again, now that no other search can change it
-        for name in (CHECKPOINT, DESIGN):
+        for name in (CHECKPOINT, DESIGN) if world.main else ():
             check_writable(out / name)
         state = read_checkpoint(out / CHECKPOINT) if args.resume else None
         if state is not None:
             check_resumable(state, config, target, out / CHECKPOINT)
+        distributed.barrier(world)
         opts = Options(out=out, target=target, target_fps=args.target_fps, device=device, seed=args.seed,
-                       resume=args.resume, data_root=args.data_root, name=out.name, progress=sys.stderr.isatty())
+                       resume=args.resume, data_root=args.data_root, name=out.name, progress=sys.stderr.isatty(),
+                       world=world)
         search = JointSearch(config, opts)
         if state is not None:
             search.load_checkpoint(state)
@@ -132,6 +148,8 @@ def main(args) -> int:
                 print(f"{out}: search already done ({search.epoch} epochs); design in {out / DESIGN}")
                 return 0
         design = search.run()
+    if not world.main:
+        return 0
     p = design.predicted
     print(f"wrote {out / DESIGN}: {len(design.layers)} layers, {len(design.accelerator.chunks)} chunks, "
           f"{p.fps:.0f} FPS, {p.latency_ms:.3f} ms, " + ", ".join(f"{k} {v:g}" for k, v in p.resources.items()))

@@ -79,6 +79,7 @@ class SearchSettings(_Strict):
     lr_schedule: Literal["constant", "cosine"] = "constant"
     augment: bool = False                           # random crop (pad 4) + horizontal flip
     workers: int = Field(default=0, ge=0)           # DataLoader worker processes
+    compile: bool = False                           # torch.compile each candidate block (for GPUs)
 
 
 class SearchConfig(_Strict):

@@ -206,6 +206,14 @@ class Supernet(nn.Module):
         self.beta_w = nn.Parameter(torch.zeros(len(self.slots), len(self.w_bits)))
         self.beta_a = nn.Parameter(torch.zeros(len(self.slots), len(self.a_bits)))
 
+    def compile_blocks(self) -> None:
+        """torch.compile every candidate block in place (state_dict names unchanged). The bit
+        tuples are constants and the sampling happens before the forward, so a block's graph has
+        no data-dependent branch; a second batch shape (validation) compiles once more, dynamic."""
+        for block in self.blocks.modules():
+            if isinstance(block, MBConv):
+                block.compile()
+
     def arch_parameters(self) -> list[nn.Parameter]:
         return [*self.alpha, self.beta_w, self.beta_a]
 
