@@ -116,9 +116,11 @@ def build_fast(rtl_dir: Path, build_dir: Path, design_name: str, n_chunks: int, 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(SIM_DIR / "hdl"), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True)
     tb = build_dir / "tb_top.v"
+    from codesign.driver import regmap
+    regs = {r.name: r.offset for r in regmap.load().reg}
     tb.write_text(env.get_template("tb_top.v.j2").render(
         design_name=design_name, n_chunks=n_chunks, n_layers=n_layers, db=axi_bytes, words=words,
-        wa=max(1, (words - 1).bit_length())))
+        wa=max(1, (words - 1).bit_length()), regs=regs))
     return build(rtl_dir, build_dir, FAST_TOP, [SIM_DIR / "hdl" / "axi_mem_port.v", tb], ["--timing"])
 
 
@@ -134,10 +136,11 @@ def read_hex(path: Path, word_bytes: int) -> bytes:
 
 
 def run_fast(build_dir: Path, dram: bytes, n_layers: int, n_chunks: int, frames: int, timeout_cycles: int,
-             axi_bytes: int, memory: dict) -> tuple[bytes, list[int], dict]:
+             axi_bytes: int, memory: dict, bases: dict | None = None) -> tuple[bytes, list[int], dict]:
     """One run of `frames` frames on the fast testbench with the memory timing `memory` (rd_lat,
-    wr_lat, beat_gap, stall_pct, seed): (DRAM after the run, per-layer cycles, counters as in
-    run_frames plus "stalls", the cycles each chunk's port withheld a handshake)."""
+    wr_lat, beat_gap, stall_pct, seed) and the base registers `bases` (param_base, act_base,
+    frame_stride; those given are written before the start): (DRAM after the run, per-layer cycles,
+    counters as in run_frames plus "stalls", the cycles each chunk's port withheld a handshake)."""
     build_dir = Path(build_dir)
     io = build_dir / "frame"
     io.mkdir(exist_ok=True)
@@ -145,7 +148,7 @@ def run_fast(build_dir: Path, dram: bytes, n_layers: int, n_chunks: int, frames:
         (io / stale).unlink(missing_ok=True)
     write_hex(io / "dram_in.hex", dram, axi_bytes)
     args = {"dram_in": io / "dram_in.hex", "dram_out": io / "dram_out.hex", "regs_out": io / "regs.hex",
-            "frames": frames, "timeout": timeout_cycles, **memory}
+            "frames": frames, "timeout": timeout_cycles, **memory, **(bases or {})}
     run_test(build_dir, FAST_TOP, "tb_fast", io, [f"+{k}={v}" for k, v in args.items()])
     regs_file = io / "regs.hex"
     if not regs_file.is_file():

@@ -327,10 +327,12 @@ def test_project_missing_a_file(capsys, tmp_path, hw, missing, verbs):
                 .get(missing, f"the project lacks {missing}; regenerate it with `codesign hw --out {hw}`"))
 
 
-def test_a_refused_hw_leaves_no_folder(capsys, tmp_path, design):
+def test_a_refused_hw_leaves_no_folder(capsys, tmp_path, design, monkeypatch):
+    from codesign.backend import verilog
+    monkeypatch.setattr(verilog, "AXI_WIDTHS", (64,))   # as before the RTL drove 128-bit ports
     out = tmp_path / "hw-ultra96"
     refused(capsys, tmp_path, "hw", "--design", design, "--target", "ultra96", "--out", out,
-            says="the RTL's AXI engine needs a 64-bit AXI port")
+            says="the RTL's AXI engine drives 64-bit AXI ports (axi_data_bits), the target has 128")
     assert not out.exists()
 
 
@@ -489,7 +491,9 @@ def test_a_second_search_into_a_locked_folder(capsys, tmp_path):
         fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
 
 
-def test_search_refuses_a_board_hw_cannot_build(capsys, tmp_path):
+def test_search_refuses_a_board_hw_cannot_build(capsys, tmp_path, monkeypatch):
+    from codesign.backend import verilog
+    monkeypatch.setattr(verilog, "AXI_WIDTHS", (64,))   # every shipped board's width is driven now
     refused(capsys, tmp_path, "search", "--target", "zcu102", "--out", tmp_path / "r",
             says="target zcu102: its AXI port is 128 bits, the generated RTL drives 64-bit ports only")
     assert not (tmp_path / "r").exists()

@@ -1,4 +1,4 @@
-"""`codesign hw`: a DesignPoint -> DIR/rtl (Verilog), DIR/hls (HLS C++) and DIR/manifest.json.
+"""`codesign hw`: a DesignPoint -> DIR/rtl (Verilog), DIR/driver (host drivers), DIR/hls (HLS C++) and DIR/manifest.json.
 
 The steps, each a function of its own: load and check the design against the target, lower it
 to the IR, render the Verilog project, render the HLS project, write the manifest. A refused
@@ -58,8 +58,10 @@ def check_replace_project(out: Path, design: DesignPoint, force: bool) -> None:
 
 def render_project(design: DesignPoint, design_path: Path, out: Path, params, cost) -> dict:
     from codesign.backend import hls, verilog  # imported here: each backend is optional for the others' tests
+    from codesign.driver import project as driver_project
     ir = lower(design)
     verilog.render(design, ir, params, out / "rtl")
+    driver_project.write(ir, params, out / "driver")
     hls.render(design, ir, params, out / "hls")
     vectors = design_path.parent / "vectors.npz"
     if vectors.is_file():
@@ -182,7 +184,7 @@ def write_result(hw_dir: str | Path, name: str, result: dict) -> None:
 
 def main(args) -> int:
     m = generate(args.design, args.out, args.target, getattr(args, "force", False))
-    print(f"wrote {args.out}/rtl, {args.out}/hls and manifest.json for {m['design_name']} "
+    print(f"wrote {args.out}/rtl, {args.out}/driver, {args.out}/hls and manifest.json for {m['design_name']} "
           f"(digest {m['design_digest']}) on {m['target']}")
     if not (Path(args.out) / "vectors.npz").is_file():
         print(f"note: no vectors.npz beside {args.design} (train the design first): sim and csim will run "

@@ -119,8 +119,9 @@ def simulate(hw_dir: str | Path, images: int | None = None, read_latency: int | 
     settings = {"rd_lat": memory.read_latency, "wr_lat": memory.write_latency, "beat_gap": memory.beat_cycles,
                 "stall_pct": stall_pct, "seed": mem_seed}
     timeout = min(4 * int(periods.sum()) * (1 + stall_pct) + 100_000, 2**32 - 1)
+    bases = {"param_base": 0, "act_base": ir.act_addr, "frame_stride": ir.frame_bytes}   # the IR's own map
     mem, cycles, counters = runner.run_fast(build_dir, dram_image(ir, params, images), len(ir.layers),
-                                            len(ir.chunks), frames, timeout, ir.axi_bytes, settings)
+                                            len(ir.chunks), frames, timeout, ir.axi_bytes, settings, bases)
     predicted = [int(v) for v in cost.layer_cycles]
     stalls = [int(v) for v in counters["stalls"]]
     chunk_of = [c.index for c in ir.chunks for _ in range(c.first_layer, c.last_layer + 1)]

@@ -24,13 +24,20 @@ from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
 from codesign.cost.model import BURST_BYTES, band_geometry
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint, chunk_units
+from codesign.driver import regmap
 from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
 RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "chunk_engine.v"]
+REGS_FILE = "accel_regs.v"   # the AXI4-Lite slave, rendered from codesign/driver/regmap.toml
 TOP_NAME = "accel_top"
-BURST_BEATS = BURST_BYTES // 8   # one burst moves one 64-byte block of 64-bit beats (the model's burst)
+AXI_WIDTHS = (64, 128)   # the AXI data widths the RTL's DMA drives (zc706 / pynq-z2: 64, zcu102 / ultra96: 128)
+
+
+def burst_beats(axi_bytes: int) -> int:
+    """Beats of one burst: one 64-byte block (the model's burst) of axi_bytes-byte beats."""
+    return BURST_BYTES // axi_bytes
 KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add": 4}
 FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "stride", "pad", "m", "n", "k",
           "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
@@ -206,22 +213,23 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     """Write the RTL project of `design` to out_dir (the `rtl` folder of `codesign hw`)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    if ir.axi_bytes * BURST_BEATS != BURST_BYTES or ALIGN % BURST_BYTES:
-        raise CodesignError(f"target {ir.target}: the RTL's AXI engine needs a 64-bit AXI port "
-                            f"(axi_data_bits = 64), the target has {ir.axi_bytes * 8}")
+    if ir.axi_bytes * 8 not in AXI_WIDTHS or ALIGN % BURST_BYTES:
+        raise CodesignError(f"target {ir.target}: the RTL's AXI engine drives {' or '.join(map(str, AXI_WIDTHS))}-bit "
+                            f"AXI ports (axi_data_bits), the target has {ir.axi_bytes * 8}")
     chunks = [chunk_context(ir, c) for c in ir.chunks]
     target = load_target(ir.target)
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
     ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), lut_mult_bits=LUT_MULT_MAX_BITS, axi_size=int(math.log2(ir.axi_bytes)),
-               burst_beats=BURST_BEATS, target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [f"{TOP_NAME}.v"])
+               burst_beats=burst_beats(ir.axi_bytes), target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [REGS_FILE, f"{TOP_NAME}.v"])
     for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
                            ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):
         (out_dir / name).write_text(env.get_template(template).render(**ctx))
     for name in RTL_MODULES:
         shutil.copyfile(TEMPLATES / "rtl" / name, out_dir / name)
+    (out_dir / REGS_FILE).write_text(regmap.render(regmap.load(), "accel_regs.v.j2"))
 
 
 def rtl_sources(rtl_dir: Path) -> list[Path]:
     """The Verilog files of a rendered project, leaves first, the top last."""
-    return [Path(rtl_dir) / name for name in RTL_MODULES + [f"{TOP_NAME}.v"]]
+    return [Path(rtl_dir) / name for name in RTL_MODULES + [REGS_FILE, f"{TOP_NAME}.v"]]

@@ -37,12 +37,11 @@ def apply_overrides(config, args):
 
 def check_buildable(target: Target) -> None:
     """Refuse before searching a board whose design `codesign hw` would refuse afterwards."""
-    from codesign.backend.verilog import BURST_BEATS, BURST_BYTES
-    axi_bits = BURST_BYTES // BURST_BEATS * 8
-    if target.kind == "fpga" and target.axi_data_bits != axi_bits:
+    from codesign.backend.verilog import AXI_WIDTHS
+    if target.kind == "fpga" and target.axi_data_bits not in AXI_WIDTHS:
         raise CodesignError(f"target {target.name}: its AXI port is {target.axi_data_bits} bits, the generated RTL "
-                            f"drives {axi_bits}-bit ports only, so `codesign hw` could not build the result; "
-                            f"choose zc706 or pynq-z2")
+                            f"drives {' or '.join(map(str, AXI_WIDTHS))}-bit ports only, so `codesign hw` could not "
+                            f"build the result; choose a target with one of those")
 
 
 def read_checkpoint(path: Path) -> dict:

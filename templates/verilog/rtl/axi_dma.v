@@ -1,6 +1,14 @@
-// AXI4 burst engine: copies nbytes between DRAM (byte address dram_addr, ALIGN-aligned) and an
-// on-chip buffer (byte offset buf_off), one burst of up to BURST_BEATS beats at a time.
-// Reads hand each beat to the buffer (wr_*); writes take each beat from the buffer (rd_*).
+// AXI4 burst engine: copies nbytes between DRAM (byte address dram_addr) and an on-chip buffer
+// (byte offset buf_off), one INCR burst of full DB-byte beats at a time: BURST_BEATS beats, fewer
+// for the transfer's tail and where a 4 KB boundary comes first (no burst crosses one). Reads hand
+// each beat to the buffer (buf_wr_*). Writes take each beat from the buffer, whose read data comes
+// one cycle after its address (a registered, block-RAM read): a two-entry prefetch (wq, sk)
+// fetches ahead so that W beats go out back to back; WVALID never waits for WREADY.
+// Guards: 0 bytes issue no burst (done the next cycle); a dram_addr that is not a multiple of DB
+// issues none either and ends in an error (kind 3). A response other than OKAY (RRESP on any beat,
+// BRESP) ends the transfer after that burst with an error: err is high with done, and err_kind
+// (1 read, 2 write, 3 misaligned), err_resp and err_addr (the failing burst's address) hold the
+// first error until the next start.
 module axi_dma #(parameter DB = 8, parameter BURST_BEATS = 8, parameter AB = 16) (
     input  wire              clk,
     input  wire              rst,
@@ -10,6 +18,11 @@ module axi_dma #(parameter DB = 8, parameter BURST_BEATS = 8, parameter AB = 16)
     input  wire [AB-1:0]     buf_off,
     input  wire [31:0]       nbytes,
     output reg               done,
+    output reg               err,
+    output reg  [1:0]        err_kind,
+    output reg  [1:0]        err_resp,
+    output reg  [31:0]       err_addr,
+    output wire              idle,
     // buffer side
     output wire              buf_wr_en,
     output wire [AB-1:0]     buf_addr,
@@ -21,6 +34,7 @@ module axi_dma #(parameter DB = 8, parameter BURST_BEATS = 8, parameter AB = 16)
     output reg               m_axi_arvalid,
     input  wire              m_axi_arready,
     input  wire [DB*8-1:0]   m_axi_rdata,
+    input  wire [1:0]        m_axi_rresp,
     input  wire              m_axi_rlast,
     input  wire              m_axi_rvalid,
     output wire              m_axi_rready,
@@ -33,51 +47,125 @@ module axi_dma #(parameter DB = 8, parameter BURST_BEATS = 8, parameter AB = 16)
     output wire              m_axi_wlast,
     output wire              m_axi_wvalid,
     input  wire              m_axi_wready,
+    input  wire [1:0]        m_axi_bresp,
     input  wire              m_axi_bvalid,
     output wire              m_axi_bready
 );
-    localparam BURST_BYTES = DB * BURST_BEATS;
+    localparam LB = $clog2(DB);
     localparam S_IDLE = 3'd0, S_AR = 3'd1, S_R = 3'd2, S_AW = 3'd3, S_W = 3'd4, S_B = 3'd5;
     reg [2:0] state;
     reg [31:0] left;        // bytes still to move, from the current burst on
     reg [31:0] addr;
     reg [AB-1:0] off;
     reg [7:0] beat;
-    wire [31:0] burst_beats_left = (left + DB - 1) / DB;
-    wire [7:0] this_len = (burst_beats_left >= BURST_BEATS) ? BURST_BEATS - 1 : burst_beats_left[7:0] - 8'd1;
-    wire [31:0] beat_byte = {24'd0, beat} * DB;
+    reg [12:0] cur_bytes;   // bytes of the burst in flight
+    reg fail;               // a burst of this transfer answered an error
+    // the next burst: BURST_BEATS beats, fewer at the tail or before a 4 KB boundary
+    wire [31:0] beats_left = (left + DB - 1) >> LB;
+    wire [12:0] to_4k = 13'h1000 - {1'b0, addr[11:0]};
+    wire [12:0] beats_4k = to_4k >> LB;
+    wire [12:0] beats_a = (beats_left < BURST_BEATS) ? beats_left[12:0] : 13'(BURST_BEATS);
+    wire [12:0] beats = (beats_4k < beats_a) ? beats_4k : beats_a;
+    wire [7:0] this_len = beats[7:0] - 8'd1;
+    wire [31:0] beat_byte = {24'd0, beat} << LB;
+    wire [31:0] cur32 = {19'd0, cur_bytes};
+    assign idle = (state == S_IDLE);
     assign m_axi_rready = (state == S_R);
     assign buf_wr_en = (state == S_R) && m_axi_rvalid;
-    assign buf_addr = off + beat_byte[AB-1:0];
     assign buf_wr_data = m_axi_rdata;
-    assign m_axi_wdata = buf_rd_data;
-    assign m_axi_wvalid = (state == S_W);
-    assign m_axi_wlast = (beat == m_axi_awlen);
     genvar b;
     generate for (b = 0; b < DB; b = b + 1) begin : g_strb
         assign m_axi_wstrb[b] = (beat_byte + b) < left;
     end endgenerate
+    assign m_axi_wlast = (beat == m_axi_awlen);
     assign m_axi_bready = (state == S_B);
+    wire r_bad = (state == S_R) && m_axi_rvalid && (m_axi_rresp != 2'd0);
+    wire b_bad = (state == S_B) && m_axi_bvalid && (m_axi_bresp != 2'd0);
     wire burst_end_r = (state == S_R) && m_axi_rvalid && m_axi_rlast;
     wire burst_end_b = (state == S_B) && m_axi_bvalid;
-    wire last_burst = left <= BURST_BYTES;
+    wire stop = (left <= cur32) || fail || r_bad || b_bad;
+    wire misaligned = (dram_addr[LB-1:0] != {LB{1'b0}});
+
+    // ---- W path: fetch beat after beat from the buffer (data one cycle later), two entries ahead
+    reg to_dram_q;
+    reg [AB-1:0] foff;      // buffer offset of the next beat to fetch
+    reg [31:0] fleft;       // beats still to fetch
+    reg pend;               // a fetch went out last cycle: its data is on buf_rd_data now
+    reg [DB*8-1:0] wq, sk;  // the W beat on the bus, the one behind it
+    reg wq_v, sk_v;
+    assign m_axi_wvalid = (state == S_W) && wq_v;
+    assign m_axi_wdata = wq;
+    wire w_fire = m_axi_wvalid && m_axi_wready;
+    wire [1:0] held = {1'b0, wq_v} + {1'b0, sk_v} + {1'b0, pend};
+    wire fetch = !idle && to_dram_q && (fleft != 32'd0) && (held - {1'b0, w_fire} <= 2'd1);
+    assign buf_addr = to_dram_q ? foff : off + beat_byte[AB-1:0];
+    always @(posedge clk) begin
+        pend <= fetch;
+        if (fetch) begin
+            foff <= foff + DB[AB-1:0];
+            fleft <= fleft - 32'd1;
+        end
+        if (w_fire) begin
+            if (sk_v) begin
+                wq <= sk;
+                sk <= buf_rd_data;
+                sk_v <= pend;
+            end else begin
+                wq <= buf_rd_data;
+                wq_v <= pend;
+            end
+        end else if (pend) begin
+            if (wq_v) begin
+                sk <= buf_rd_data;
+                sk_v <= 1'b1;
+            end else begin
+                wq <= buf_rd_data;
+                wq_v <= 1'b1;
+            end
+        end
+        if (rst || (idle && start)) begin
+            pend <= 1'b0;
+            wq_v <= 1'b0;
+            sk_v <= 1'b0;
+            foff <= buf_off;
+            fleft <= (nbytes + DB - 1) >> LB;
+        end
+    end
+
+    // ---- the bursts
     always @(posedge clk) begin
         done <= 1'b0;
+        err <= 1'b0;
         if (rst) begin
             state <= S_IDLE;
             m_axi_arvalid <= 1'b0;
             m_axi_awvalid <= 1'b0;
+            to_dram_q <= 1'b0;
         end else begin
             case (state)
                 S_IDLE: if (start) begin
                     left <= nbytes;
                     addr <= dram_addr;
                     off <= buf_off;
-                    state <= to_dram ? S_AW : S_AR;
+                    fail <= 1'b0;
+                    to_dram_q <= to_dram;
+                    err_kind <= 2'd0;
+                    if (misaligned || nbytes == 32'd0) begin
+                        done <= 1'b1;
+                        err <= misaligned;
+                        if (misaligned) begin
+                            err_kind <= 2'd3;
+                            err_resp <= 2'd0;
+                            err_addr <= dram_addr;
+                        end
+                    end else begin
+                        state <= to_dram ? S_AW : S_AR;
+                    end
                 end
                 S_AR: begin
                     m_axi_araddr <= addr;
                     m_axi_arlen <= this_len;
+                    cur_bytes <= beats << LB;
                     m_axi_arvalid <= 1'b1;
                     beat <= 8'd0;
                     if (m_axi_arvalid && m_axi_arready) begin
@@ -88,6 +176,7 @@ module axi_dma #(parameter DB = 8, parameter BURST_BEATS = 8, parameter AB = 16)
                 S_AW: begin
                     m_axi_awaddr <= addr;
                     m_axi_awlen <= this_len;
+                    cur_bytes <= beats << LB;
                     m_axi_awvalid <= 1'b1;
                     beat <= 8'd0;
                     if (m_axi_awvalid && m_axi_awready) begin
@@ -96,19 +185,26 @@ module axi_dma #(parameter DB = 8, parameter BURST_BEATS = 8, parameter AB = 16)
                     end
                 end
                 S_R: if (m_axi_rvalid) beat <= beat + 8'd1;
-                S_W: if (m_axi_wready) begin
+                S_W: if (w_fire) begin
                     beat <= beat + 8'd1;
                     if (m_axi_wlast) state <= S_B;
                 end
                 default: ;
             endcase
+            if ((r_bad || b_bad) && !fail) begin   // the transfer's first error
+                fail <= 1'b1;
+                err_kind <= r_bad ? 2'd1 : 2'd2;
+                err_resp <= r_bad ? m_axi_rresp : m_axi_bresp;
+                err_addr <= r_bad ? m_axi_araddr : m_axi_awaddr;
+            end
             if (burst_end_r || burst_end_b) begin
-                addr <= addr + BURST_BYTES;
-                off <= off + BURST_BYTES[AB-1:0];
-                left <= last_burst ? 32'd0 : left - BURST_BYTES;
-                if (last_burst) begin
+                addr <= addr + cur32;
+                off <= off + cur32[AB-1:0];
+                left <= stop ? 32'd0 : left - cur32;
+                if (stop) begin
                     state <= S_IDLE;
                     done <= 1'b1;
+                    err <= fail || r_bad || b_bad;
                 end else begin
                     state <= burst_end_r ? S_AR : S_AW;
                 end

@@ -10,7 +10,7 @@
 // done is high in the last layer's last cycle, and a start in that cycle (or any later one)
 // begins the next frame in the next cycle, so a chunk takes exactly the sum of its layer
 // counters per frame. act_base (the frame's activation region) is added to the input and output
-// tensor addresses, not to the parameter address.
+// tensor addresses, param_base (the parameter region) to the parameter address.
 module chunk_engine #(
     parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
     parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
@@ -23,6 +23,7 @@ module chunk_engine #(
     input  wire               rst,
     input  wire               start,
     input  wire [31:0]        act_base,
+    input  wire [31:0]        param_base,
     output wire               done,
     output wire [15:0]        layer,     // the table row running
     /* verilator lint_off UNUSEDSIGNAL */  // the table keeps whole 32-bit words; narrow fields use their low bits
@@ -376,8 +377,13 @@ module chunk_engine #(
         assign lane_wr_byte[gj*8 +: 8] = wr_byte[gj];
     end endgenerate
     wire [31:0] dma_addr32 = {{(32-AB){1'b0}}, buf_addr};
+    // the store's read port is synchronous (data the cycle after the address, as a block RAM's)
+    wire [DB*8-1:0] act_wide_rd;
+    reg  [DB*8-1:0] buf_rd_q;
+    always @(posedge clk) buf_rd_q <= act_wide_rd;
+    assign buf_rd_data = buf_rd_q;
     byte_ram #(.BYTES(ACT_BYTES), .NR(ACT_NR), .NWR(1), .RB(DB), .WB(DB), .NW(C)) u_act (
-        .clk(clk), .rd_addr(act_rd_addr), .rd_data(act_rd), .wide_rd_addr(dma_addr32), .wide_rd_data(buf_rd_data),
+        .clk(clk), .rd_addr(act_rd_addr), .rd_data(act_rd), .wide_rd_addr(dma_addr32), .wide_rd_data(act_wide_rd),
         .wide_wr_en(buf_wr_en && dma_step != D_PARAMS), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
         .wr_en(wr_valid), .wr_addr(lane_wr_addr), .wr_data(lane_wr_byte));
     byte_ram #(.BYTES(WGT_BYTES), .NR(C), .NWR(C + 1), .RB(8), .WB(DB), .NW(1)) u_wgt (
@@ -427,7 +433,7 @@ module chunk_engine #(
                     case (go_step)
                         D_IN0: begin dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
                         D_IN1: begin dma_dram_addr <= act_base + `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
-                        D_PARAMS: begin dma_dram_addr <= `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
+                        D_PARAMS: begin dma_dram_addr <= param_base + `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
                         default: begin dma_dram_addr <= act_base + `FLD(F_OUT_ADDR); dma_buf_off <= out_off; dma_nbytes <= `FLD(F_OUT_BYTES); end
                     endcase
                     state <= S_DMA_WAIT;
