@@ -27,7 +27,8 @@ from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
-RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "chunk_engine.v"]
+RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "act_buffer.v", "rec_ram.v",
+               "delay_line.v", "chunk_engine.v"]
 TOP_NAME = "accel_top"
 BURST_BEATS = BURST_BYTES // 8   # one burst moves one 64-byte block of 64-bit beats (the model's burst)
 KIND_CODES = {"conv": 0, "fc": 0, "dwconv": 1, "avgpool": 2, "maxpool": 3, "add": 4}
@@ -109,9 +110,11 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
         layers.append(dict(index=job.index, name=job.name, kind=job.kind,
                            fields=[f[name] & 0xFFFFFFFF for name in FIELDS]))
     acc_depth = 1 << max(1, (max([j.m for j in jobs if j.g] + [1]) - 1).bit_length())
+    rec_depth = 1 << max(1, (max(ceil_div(j.out_shape[2], chunk.cols) for j in jobs) - 1).bit_length())
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
     units = chunk_units(job.kind for job in jobs)
-    return dict(chunk.model_dump(), n_layers=len(jobs), layers=layers, acc_depth=acc_depth, addr_bits=addr_bits,
+    return dict(chunk.model_dump(), n_layers=len(jobs), layers=layers, acc_depth=acc_depth, rec_depth=rec_depth,
+                addr_bits=addr_bits,
                 has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"])
 
 
