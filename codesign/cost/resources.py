@@ -11,15 +11,17 @@ FPGA (per chunk, summed over chunks), fitted to Yosys `synth_xilinx` of the gene
   LUT_PER_PE_BIT2 * bits^2; an OS PE keeps its accumulator and result in fabric registers, a WS
   PE's partial sum sits in the DSP48's P register). Fitted on ten random tops: LUT within 9 %,
   FF within 3 % there; held-out designs in docs/verilog.md.
-* BRAM36: each buffer is banked by its port width (R bytes for activations, C bytes for
-  weights); a bank of W bits and D words takes ceil(W / 72) * ceil(D / 512) BRAM36. Not checked
-  by Yosys: the generated buffers are `byte_ram` modules with many combinational read ports,
-  which Yosys (and Vivado) would build from registers; the count is what a banked buffer takes.
+* BRAM36: the buffers as the RTL builds them (docs/verilog.md, `buffer_banks`): NB one-byte
+  banks per buffer copy (NB = max(8, C rounded up to a power of two)); the activation buffer has
+  one copy per array row (two for a chunk of pool/add layers only with an add, else one), the
+  weight buffer one copy (none without GEMM layers); a bank of D bytes takes ceil(D / 2048) RAMB18
+  (2K x 9) = 0.5 BRAM36 each; the records one RAMB36 (512 x 72) per requantiser lane. Exact
+  against synth_xilinx (tests/test_yosys.py) while no layer has more than 512 C output channels.
 
 ECP5 (`ecp5_resources`, family "ecp5"; Yosys `synth_ecp5`, codesign impl): MULT18X18D counted as
 the DSP48E1 above (one per PE wider than LUT_MULT_MAX_BITS, two per requantiser lane, two per
-add lane: a 32 x 16 multiply splits into two 18 x 18 blocks, as into two DSP48E1); DP16KD for
-a banked buffer (a bank of W bits and D words: ceil(W / 36) * ceil(D / 512), the 512 x 36 mode);
+add lane: a 32 x 16 multiply splits into two 18 x 18 blocks, as into two DSP48E1); DP16KD: the
+same banks, ceil(D / 2048) DP16KD (2K x 9) a byte bank, two (512 x 36) a lane's records;
 LUT4 / FF scaled from the LUT / FF terms above by ECP5_LUT4_PER_LUT and ECP5_FF_PER_FF, ratios
 measured on synth_ecp5 and synth_xilinx of the same tops, buffers set aside (docs/impl.md).
 
@@ -79,8 +81,28 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
                + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
     ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
-    bram = bram36_for(act_buf_kib * 1024, rows * 8) + bram36_for(wgt_buf_kib * 1024, cols * 8)
+    act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
+    bram = (0.5 * (act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048))
+            + REC_BRAM36 * cols)
     return {"dsp": dsp, "lut": lut, "ff": ff, "bram36": bram}
+
+
+AXI_BYTES = 8      # the DMA's beat: the smallest bank count (one beat is one write)
+REC_BRAM36 = 1     # a lane's record bank: 64 bits x at most 512 words, one RAMB36 (512 x 72)
+REC_DP16KD = 2     # the same on ECP5: two DP16KD (512 x 36)
+
+
+def buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm=1, add=1):
+    """(activation banks, bytes per activation bank, weight banks, bytes per weight bank) of a
+    chunk as the RTL builds them (act_buffer.v, byte_ram.v): NB = max(AXI_BYTES, C rounded up to a
+    power of two) one-byte banks per copy; a copy of the activations per array row (a chunk without
+    GEMM layers: two with an add, else one), one copy of the weights (none without GEMM layers)."""
+    xp = _xp(rows, cols, act_buf_kib, wgt_buf_kib)
+    c = cols * 1.0   # float, for log2
+    nb = maximum(xp.exp2(xp.ceil(xp.log2(c))), AXI_BYTES)
+    g, a = (gemm != 0) * 1, (add != 0) * 1
+    copies = g * (rows + (rows < 2) * a * (2 - rows)) + (1 - g) * (1 + a)
+    return copies * nb, act_buf_kib * 1024 / nb, g * nb, wgt_buf_kib * 1024 / nb
 
 
 # synth_ecp5 / model on whole tops with the buffers set aside (docs/impl.md): LUT4 1.0 on the
@@ -93,7 +115,8 @@ ECP5_FF_PER_FF = 1.0
 def ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1) -> dict:
     """mult18 (MULT18X18D), dp16kd, lut4, ff per chunk on an ECP5 (broadcast like fpga_resources)."""
     x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add)
-    dp16kd = dp16kd_for(act_buf_kib * 1024, rows * 8) + dp16kd_for(wgt_buf_kib * 1024, cols * 8)
+    act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
+    dp16kd = act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048) + REC_DP16KD * cols
     return {"mult18": x["dsp"], "dp16kd": dp16kd, "lut4": x["lut"] * ECP5_LUT4_PER_LUT, "ff": x["ff"] * ECP5_FF_PER_FF}
 
 
@@ -102,16 +125,6 @@ def top_share(family="xc7") -> dict:
     if family == "ecp5":
         return {"lut4": TOP_LUT * ECP5_LUT4_PER_LUT, "ff": TOP_FF * ECP5_FF_PER_FF}
     return {"lut": TOP_LUT, "ff": TOP_FF}
-
-
-def dp16kd_for(bytes_, width_bits):
-    depth = ceil_div(bytes_ * 8, width_bits)
-    return ceil_div(width_bits, 36) * ceil_div(depth, 512)
-
-
-def bram36_for(bytes_, width_bits):
-    depth = ceil_div(bytes_ * 8, width_bits)
-    return ceil_div(width_bits, 72) * ceil_div(depth, 512)
 
 
 def asic_area_mm2(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, target) -> object:
