@@ -125,6 +125,15 @@ module chunk_engine #(
         end
     endfunction
 
+    // x * k for a constant k, as shifts and adds (a multiply would take a DSP48)
+    function [31:0] times_const(input [31:0] x, input integer k);
+        integer b;
+        begin
+            times_const = 32'd0;
+            for (b = 0; b < 16; b = b + 1)
+                if (((k >> b) & 1) != 0) times_const = times_const + (x << b);
+        end
+    endfunction
     // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise)
     function [31:0] nv_of(input [31:0] n0_);
         nv_of = is_dw ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
@@ -493,7 +502,7 @@ module chunk_engine #(
                         2'd2: begin
                             tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
                             wbase <= 0; wbase_g <= 0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
-                            nv <= nv_of(0); wk <= 0; wra <= WS ? nv_of(0) * (R - 1) : 0;
+                            nv <= nv_of(0); wk <= 0; wra <= WS ? times_const(nv_of(0), R - 1) : 0;
                             pix0 <= pix_init(pad, base0); pixw <= pix_init(pad, base0);
                             kst0 <= k_init(0); kw_s <= k_init(0);
                             v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
@@ -517,16 +526,16 @@ module chunk_engine #(
                         if (WS) begin
                             if (kf + 1 < kfolds) begin
                                 kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(row_ks[R-1]);
-                                wk <= wk + nv * R; wra <= wk + nv * R + nv * (R - 1);
+                                wk <= wk + times_const(nv, R); wra <= wk + times_const(nv, 2 * R - 1);
                             end else begin
                                 kf <= 0; k0 <= 0; kst0 <= k_init(g);
                                 if (nf + 1 < nfolds) begin
                                     nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
-                                    nv <= nv_of(n0 + C); wk <= wbase + ck; wra <= wbase + ck + nv_of(n0 + C) * (R - 1);
+                                    nv <= nv_of(n0 + C); wk <= wbase + ck; wra <= wbase + ck + times_const(nv_of(n0 + C), R - 1);
                                 end else begin
                                     nf <= 0; n0 <= 0; g <= g + 1; wbase_g <= wbase_g + K;
                                     wbase <= wbase_g + K; kst0 <= k_init(g + 1);
-                                    nv <= nv_of(0); wk <= wbase_g + K; wra <= wbase_g + K + nv_of(0) * (R - 1);
+                                    nv <= nv_of(0); wk <= wbase_g + K; wra <= wbase_g + K + times_const(nv_of(0), R - 1);
                                     gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
                                     if (gmod + 1 == C) gdiv <= gdiv + 1;
                                 end
