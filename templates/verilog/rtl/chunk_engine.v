@@ -291,25 +291,28 @@ module chunk_engine #(
     // the lanes work a cycle behind the walker (the buffer's read latency): s1_* is the walker's
     // step of the previous cycle, whose bytes are on the buffer's outputs now
     reg s1_v, s1_first, s1_in, s1_last;
-    reg [31:0] s1_c0, s1_crow, s1_obase;
+    reg [31:0] s1_c0, s1_obase;
     always @(posedge clk) begin
         s1_v <= in_vec && !rst;
         s1_first <= (rcount == 0);
         s1_in <= v_in;
         s1_last <= (rcount + 1 == red);
         s1_c0 <= c0;
-        s1_crow <= c0row;
         s1_obase <= vobase;
     end
     // the add layer's two input multipliers: the first 8 bytes of its parameter block
     reg [31:0] add_w;
     wire signed [15:0] add_m0 = add_w[15:0];
     wire signed [15:0] add_m1 = add_w[31:16];
-    // the records: every bank reads word rec_row (the channel tile of the value entering the
-    // requantisers next cycle); a depthwise layer's lane 0 takes bank g mod C (rec_sel)
+    // the records: every bank reads word rec_row, the channel tile of the value entering the
+    // requantisers two cycles later (the walker's tile; the fold's, or the drain's); the block
+    // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
+    // A depthwise layer's lane 0 takes bank g mod C (rec_sel).
     reg [31:0] gdiv, gmod, d_crow, d_gmod, rec_sel;
-    wire [31:0] rec_row = s1_v ? s1_crow : (WS ? (is_dw ? gdiv : nf) : d_crow);
-    always @(posedge clk) rec_sel <= WS ? gmod : d_gmod;
+    wire [31:0] ch_row = is_dw ? gdiv : nf;
+    wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
+    wire [31:0] rec_row = in_vec ? c0row : (early ? ch_row : d_crow);
+    always @(posedge clk) rec_sel <= early ? gmod : d_gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
@@ -370,7 +373,9 @@ module chunk_engine #(
         end
         // ---- the requantiser: record {bias, mult, shift} of the lane's channel, read from the
         // lane's bank in the cycle its value enters rq_acc
-        wire [63:0] rec = (gj == 0 && is_dw) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
+        reg [63:0] rec;
+        always @(posedge clk)
+            rec <= (gj == 0 && is_dw) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
         wire [31:0] bias = rec[31:0];
         wire [15:0] mult = rec[47:32];
         wire [7:0] shift = rec[55:48];
