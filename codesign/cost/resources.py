@@ -48,19 +48,21 @@ LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has
 LUT_PER_ROW = 4              # an array row's walker stage: refitted on random_design(2, 2) after the walkers were registered (was 280)
 LUT_PER_PE = 32
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
-FF_PER_CHUNK = 1095
-FF_PER_COL = 70
+FF_PER_CHUNK = 441            # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included
+FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
 FF_PER_VEC_LANE = 61
 FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
 FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
 # the registered walkers (docs/verilog.md), counted from their register widths, not fitted: an
 # array row's stage holds a pixel and a reduction state (2 x 112 bits), its M/K index (32) and
-# three flags, plus its operand register (8 + 4 flags); a column's stage its address and N index
-# (2 x 32) and two flags, plus its operand register (8 + 2); row 0 and column 0 have no stage
+# three flags, plus its operand flags (4; the operand byte is the block RAM's output register); a
+# column's stage its N index (32) and two flags, plus two operand flags; row 0 and column 0 have
+# no stage. Delay lines (column j's weight byte: j cycles; a WS lane's write: C - 1 - j cycles of
+# 9 bits): synth_xilinx keeps delays of 1 and 2 in flip-flops and packs longer ones into SRL LUTs.
 FF_PER_ROW_STAGE = 259
-FF_PER_ROW_OPERAND = 12
-FF_PER_COL_STAGE = 66
-FF_PER_COL_OPERAND = 10
+FF_PER_ROW_OPERAND = 4
+FF_PER_COL_STAGE = 34
+FF_PER_COL_OPERAND = 2
 
 
 def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,
@@ -76,11 +78,16 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     dsp_mac = mult_bits > LUT_MULT_MAX_BITS
     dsp = gemm * xp.where(dsp_mac, pes, 0) + (REQUANT_DSP + add * ADD_DSP) * cols
     lut_pe = LUT_PER_PE + xp.where(dsp_mac, 0, LUT_PER_PE_BIT2 * mult_bits * mult_bits)
-    lut = (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
+    # delay-line bits: (held in flip-flops: delays 1 and 2, in SRLs: one LUT per bit of a longer one)
+    dl_ff, dl_srl = 2 * cols - 3 + (cols < 2) * (3 - 2 * cols), cols - 3 + (cols < 3) * (3 - cols)
+    delays = gemm * 8 + (ws != 0) * 9
+    lut = ((LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
+           + delays * dl_srl)
     ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS)
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
                + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
-    ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
+    ff = (FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
+          + delays * dl_ff)
     act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
     bram = (0.5 * (act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048))
             + REC_BRAM36 * cols)
