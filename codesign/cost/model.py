@@ -51,7 +51,7 @@ try:  # torch is a dependency, but the exact path must not need it
 except ImportError:  # pragma: no cover
     torch = None
 
-FOLD_OVERHEAD = 2    # cycles per fold beyond SCALE-Sim's P: the operand register and the array's output register
+FOLD_OVERHEAD = 3    # cycles per fold beyond SCALE-Sim's P: the block RAM's read, the operand register, the array's output register
 LAYER_OVERHEAD = 5   # cycles per GEMM layer: controller start/end, the requantiser pipeline
 VECTOR_OVERHEAD = 6  # the same for a pool/add layer on the vector lanes (one more: the buffer's registered read)
 DMA_OVERHEAD = 3     # cycles to start one AXI transfer (a tensor or a parameter block) and see it done

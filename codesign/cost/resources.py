@@ -55,14 +55,14 @@ FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
 FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
 # the registered walkers (docs/verilog.md), counted from their register widths, not fitted: an
 # array row's stage holds a pixel and a reduction state (2 x 112 bits), its M/K index (32) and
-# three flags, plus its operand flags (4; the operand byte is the block RAM's output register); a
-# column's stage its N index (32) and two flags, plus two operand flags; row 0 and column 0 have
-# no stage. Delay lines (column j's weight byte: j cycles; a WS lane's write: C - 1 - j cycles of
+# three flags, plus its operand flags (4 + 3 delayed) and operand register (9 bits); a column's
+# stage its N index (32) and two flags, plus its operand flags (2 + 1) and register (8); row 0 and
+# column 0 have no stage. Delay lines (column j's weight byte: j cycles; a WS lane's write: C - 1 - j cycles of
 # 9 bits): synth_xilinx keeps delays of 1 and 2 in flip-flops and packs longer ones into SRL LUTs.
 FF_PER_ROW_STAGE = 259
-FF_PER_ROW_OPERAND = 4
+FF_PER_ROW_OPERAND = 16
 FF_PER_COL_STAGE = 34
-FF_PER_COL_OPERAND = 2
+FF_PER_COL_OPERAND = 11
 
 
 def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,

@@ -204,18 +204,20 @@ module chunk_engine #(
         wire [31:0] ra = ps[63:32] + ks[63:32];
         assign row_addr[gi] = ra[AB-1:0];
         wire ok = row_v[gi] && (row_idx[gi] < (WS ? K : M)) && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80]);
-        // the operand: the byte read from this row's copy (the block RAM's output register), masked
-        // to 0 outside the image or the GEMM
+        // the operand: the byte read from this row's copy, masked to 0 outside the image or the
+        // GEMM, into the operand register (a_r) so that the PE's multiplier starts at a flip-flop,
+        // not at the block RAM's slow output; the flags wait two cycles to stay beside it
         wire [7:0] a_q = (gi < COPIES) ? act_row[(gi < COPIES ? gi : 0)*8 +: 8] : 8'd0;
-        reg ok_q;
+        reg ok_q, v_p, f_p, l_p;
         always @(posedge clk) begin
             ok_q <= ok;
-            a_v_q[gi] <= row_v[gi];
-            a_f_q[gi] <= row_f[gi];
-            a_l_q[gi] <= row_l[gi];
+            {v_p, f_p, l_p} <= {row_v[gi], row_f[gi], row_l[gi]};
+            {a_v_q[gi], a_f_q[gi], a_l_q[gi]} <= {v_p, f_p, l_p};
         end
         wire [31:0] v32 = act_int(ok_q ? a_q : 8'd0, in_signed);
-        assign a_rows[gi*AW +: AW] = v32[AW-1:0];
+        reg [AW-1:0] a_r;
+        always @(posedge clk) a_r <= v32[AW-1:0];
+        assign a_rows[gi*AW +: AW] = a_r;
         wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0], ra[31:AB]};
     end endgenerate
     // ---- columns: in cycle t the weight buffer reads row kk0 of the fold (C bytes at wra, the
@@ -244,14 +246,17 @@ module chunk_engine #(
         // the weight byte: the buffer's output, delayed gj cycles
         wire [7:0] b_q;
         delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
-        reg ok_q;
+        reg ok_q, w_p;
         always @(posedge clk) begin
             ok_q <= ok;
-            w_load_q[gj] <= col_w[gj];
+            w_p <= col_w[gj];
+            w_load_q[gj] <= w_p;
         end
         wire [7:0] wb = ok_q ? b_q : 8'd0;
         wire [15:0] w16 = {{8{wb[7]}}, wb};
-        assign b_cols[gj*WW +: WW] = w16[WW-1:0];
+        reg [WW-1:0] b_r;   // the operand register (as a_r)
+        always @(posedge clk) b_r <= w16[WW-1:0];
+        assign b_cols[gj*WW +: WW] = b_r;
         wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
