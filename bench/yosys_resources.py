@@ -3,8 +3,9 @@
     python bench/yosys_resources.py [DESIGN.json ...]
 
 Without arguments: the two examples and the two held-out random designs of tests/test_yosys.py.
-Prints, per design, DSP48E1 / LUT / FF from Yosys (chunk buffers set aside, see
-codesign.backend.yosys) and from the model, the ratio, and the synthesis time."""
+Prints, per design, DSP48E1 / BRAM36 / LUT / FF from Yosys (the whole top, buffers included, see
+codesign.backend.yosys) and from the model, the ratios, and the synthesis time. `--random N S`:
+N random designs of seeds S, S+1, ... (2..3 chunks) instead."""
 
 import sys
 import tempfile
@@ -23,6 +24,9 @@ from codesign.design import load_design  # noqa: E402
 
 
 def designs(paths):
+    if paths[:1] == ["--random"]:
+        n, seed = int(paths[1]), int(paths[2])
+        return [random_design(seed + i, n_chunks=2 + (seed + i) % 2) for i in range(n)]
     if paths:
         return [load_design(p) for p in paths]
     return ([load_design(ROOT / "examples" / f"{n}.json") for n in ("single_chunk_os_int8", "two_chunk_mixed")]
@@ -30,7 +34,7 @@ def designs(paths):
 
 
 def main() -> None:
-    print(f"{'design':<22} {'dsp y/m':>11} {'lut yosys':>10} {'lut model':>10} {'ratio':>6} "
+    print(f"{'design':<22} {'dsp y/m':>11} {'bram36 y/m':>13} {'lut yosys':>10} {'lut model':>10} {'ratio':>6} "
           f"{'ff yosys':>9} {'ff model':>9} {'ratio':>6} {'synth s':>8}")
     for design in designs(sys.argv[1:]):
         with tempfile.TemporaryDirectory() as tmp:
@@ -39,7 +43,7 @@ def main() -> None:
             y = top_counts(Path(tmp))
             seconds = time.monotonic() - start
         m = evaluate(design).resources
-        print(f"{design.name:<22} {y['dsp']:>5}/{m['dsp']:<5.0f} {y['lut']:>10} {m['lut']:>10.0f} {m['lut'] / y['lut']:>6.2f} "
+        print(f"{design.name:<22} {y['dsp']:>5}/{m['dsp']:<5.0f} {y['bram36']:>6g}/{m['bram36']:<6g} {y['lut']:>10} {m['lut']:>10.0f} {m['lut'] / y['lut']:>6.2f} "
               f"{y['ff']:>9} {m['ff']:>9.0f} {m['ff'] / y['ff']:>6.2f} {seconds:>8.0f}", flush=True)
 
 

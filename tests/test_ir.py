@@ -41,8 +41,17 @@ def test_dram_image_decodes_to_the_params(example_path):
         np.testing.assert_array_equal(rec["mult"], p["mult"])
         np.testing.assert_array_equal(rec["shift"], p["shift"])
         if "w" in p:
-            w = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + p["w"].size]), np.int8)
-            np.testing.assert_array_equal(w, p["w"].reshape(-1))
+            # the fold layout: per group and tile of w_cols filters, tap k of filter n0 + j at k * nv + j
+            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + p["w"].size]), np.int8)
+            filters = p["w"].reshape(job.g, job.n, job.k)
+            at = 0
+            for g in range(job.g):
+                for n0 in range(0, job.n, job.w_cols):
+                    nv = min(job.w_cols, job.n - n0)
+                    for k in range(job.k):
+                        np.testing.assert_array_equal(raw[at + k * nv:at + (k + 1) * nv], filters[g, n0:n0 + nv, k])
+                    at += job.k * nv
+            assert at == p["w"].size
             np.testing.assert_array_equal(rec["bias"], p["bias"])
         if job.kind == "add":
             np.testing.assert_array_equal(np.frombuffer(bytes(mem[job.param_addr:job.param_addr + 4]), "<i2"),

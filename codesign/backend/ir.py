@@ -11,7 +11,10 @@ The parameters are shared by all frames; frame f's activation addresses are the 
 of several frames pipelined over the chunks (the RTL) keeps every frame's tensors. `dram_size` is
 the size for one frame; `dram_bytes(ir, frames)` for more.
 Activations are HWC, one byte per element (two's complement for signed tensors, whatever the
-bits). Params of a GEMM layer: weights int8 in (N, kh, kw, Cin) order, padded to ALIGN, then
+bits). Params of a GEMM layer: weights int8, padded to ALIGN, in folds of the chunk's C columns
+(`fold_layout`): for each group g and each N tile n0 = 0, C, 2C, ... the tile's nv = min(C, N - n0)
+filters as a K x nv block, byte (k, j) at k * nv + j (k in (kh, kw, Cin) order), so that one read
+of nv consecutive bytes gives every array column its weight of reduction step k; then
 per output channel 8 bytes little-endian: int32 bias, uint16 mult, uint8 shift, one zero
 byte. Params of pool/add layers: the same 8-byte records (bias 0); an add layer first has
 its two int16 input multipliers and 4 zero bytes (8 bytes).
@@ -78,6 +81,7 @@ class LayerJob(BaseModel):
     param_addr: int         # weights (GEMM) then the per-channel records
     weight_bytes: int       # bytes of weights before the records (0 for pool/add)
     record_addr: int        # address of the first per-channel record (of the first slice)
+    w_cols: int             # the chunk's columns: the weight block's fold width (fold_layout)
     # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
     # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
     # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers
@@ -155,6 +159,7 @@ def lower(design: DesignPoint) -> HardwareIR:
             slice_ch=int(plan["slice_ch"][i]) if slices > 1 else layer.out_shape[2], slices=slices,
             slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
             weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
+            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols,
             predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
     chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,
                        dataflow=c.dataflow, mult_bits=c.mult_bits, act_buf_bytes=c.act_buf_kib * 1024,
@@ -168,20 +173,30 @@ def lower(design: DesignPoint) -> HardwareIR:
                       chunks=chunks, layers=jobs)
 
 
+def fold_layout(w: np.ndarray, n: int, k: int, g: int, cols: int) -> np.ndarray:
+    """Weights (g * n filters of k taps, in any shape of that order) in the engine's fold order:
+    per group and N tile of `cols` filters, the tile as a k x nv block (tap-major)."""
+    w2 = np.asarray(w).reshape(g, n, k)
+    blocks = [w2[gi, n0:n0 + cols].T.ravel() for gi in range(g) for n0 in range(0, n, cols)]
+    return np.concatenate(blocks)
+
+
 def param_block(job: LayerJob, p: dict) -> bytes:
     """The bytes of one layer's parameter region (see the module docstring)."""
     oc = job.out_shape[2]
     if job.slices > 1:   # one block per weight slice, each its weights then its records
-        w = p["w"].astype(np.int8).reshape(oc, -1)
+        w = np.asarray(p["w"]).astype(np.int8).reshape(oc, -1)
         blocks = []
         for c0 in range(0, oc, job.slice_ch):
             c1 = min(c0 + job.slice_ch, oc)
-            head = w[c0:c1].tobytes().ljust(align((c1 - c0) * w.shape[1]), b"\0")
+            n, g = (1, c1 - c0) if job.g > 1 else (c1 - c0, 1)   # depthwise slices are groups
+            head = fold_layout(w[c0:c1], n, job.k, g, job.w_cols).tobytes().ljust(align((c1 - c0) * w.shape[1]), b"\0")
             blocks.append(head + records(p, c0, c1))
         return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
     head = b""
     if job.kind in GEMM_KINDS:
-        head = p["w"].astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
+        w = fold_layout(p["w"], job.n, job.k, job.g, job.w_cols)
+        head = w.astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
     elif job.kind == "add":
         head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(8, b"\0")
     return head + records(p, 0, oc)

@@ -29,7 +29,8 @@ from codesign.errors import CodesignError
 from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
-RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "chunk_engine.v"]
+RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "act_buffer.v", "rec_ram.v",
+               "delay_line.v", "chunk_engine.v"]
 REGS_FILE = "accel_regs.v"   # the AXI4-Lite slave, rendered from codesign/driver/regmap.toml
 TOP_NAME = "accel_top"
 AXI_WIDTHS = (64, 128)   # the AXI data widths the RTL's DMA drives (zc706 / pynq-z2: 64, zcu102 / ultra96: 128)
@@ -202,10 +203,11 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
                     kind=job.kind, m=f["m"] if job.g else 0, fields=[f[name] & 0xFFFFFFFF for name in FIELDS])
                for job, f in rows]
     acc_depth = 1 << max(1, (max([e["m"] for e in entries] + [1]) - 1).bit_length())
+    rec_depth = 1 << max(1, (max(ceil_div(j.out_shape[2], chunk.cols) for j in jobs) - 1).bit_length())
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
     units = chunk_units(job.kind for job in jobs)
     return dict(chunk.model_dump(), n_layers=len(jobs), layers=[dict(index=j.index) for j in jobs], entries=entries,
-                n_entries=len(entries), acc_depth=acc_depth, addr_bits=addr_bits,
+                n_entries=len(entries), acc_depth=acc_depth, rec_depth=rec_depth, addr_bits=addr_bits,
                 has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"])
 
 

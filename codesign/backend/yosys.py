@@ -1,13 +1,10 @@
 """Resource counts of the generated Verilog from Yosys `synth_xilinx` (DSP48E1, LUT, FF, BRAM).
 
 `synth_counts` runs yosys on a set of Verilog files and returns the cell counts of the flattened
-top. `top_counts` synthesises a rendered project's `accel_top` with its chunk buffers (the
-`byte_ram` instances) set aside as black boxes: what it counts is the logic (arrays,
-requantisers, vector lanes, walkers, controllers, DMA, AXI4-Lite), which is what the LUT/FF/DSP
-terms of `codesign.cost.resources.fpga_resources` predict. The buffers' BRAM36 is the model's
-figure for a banked buffer: as written, a buffer has R + 2C + 1 combinational read ports, which
-neither Yosys nor Vivado can map to two-port BRAM (they would build it from registers and
-multiplexers); banking the buffers is open work (docs/verilog.md).
+top. `top_counts` synthesises a rendered project's whole `accel_top`, buffers included: every
+buffer bank is a block RAM with a registered read (byte_ram.v, rec_ram.v), which synth_xilinx maps
+to RAMB18E1/RAMB36E1; `codesign.cost.resources.fpga_resources` predicts the counts (BRAM36 and
+DSP exactly, LUT and FF by fitted terms).
 """
 
 from __future__ import annotations
@@ -74,28 +71,30 @@ def parse_stat(text: str) -> dict[str, int]:
 
 
 def top_counts(rtl_dir: Path) -> dict:
-    """Yosys counts of a rendered project's whole top, its chunk buffers set aside (see above)."""
+    """Yosys counts of a rendered project's whole top, buffers included (see above)."""
     rtl_dir = Path(rtl_dir)
-    return synth_counts(rtl_sources(rtl_dir), TOP_NAME, blackboxes=("byte_ram",), include_dir=rtl_dir)
+    return synth_counts(rtl_sources(rtl_dir), TOP_NAME, include_dir=rtl_dir)
 
 
-ENGINE_MODULES = ["pe.v", "systolic_array.v", "requant.v", "byte_ram.v", "chunk_engine.v"]
+ENGINE_MODULES = ["pe.v", "systolic_array.v", "requant.v", "byte_ram.v", "act_buffer.v", "rec_ram.v", "delay_line.v",
+                  "chunk_engine.v"]
 
 
 def engine_logic_levels(rtl_dir: Path, rows: int, cols: int, ws: bool, timeout: int = 1800) -> int:
     """Cells on the longest register-to-register path of one chunk engine (R x C, OS or WS) after
-    `synth_xilinx` (yosys `ltp`; a CARRY4 counts as one level). Flip-flops, DSP48s, the buffers
-    (byte_ram) and the array (systolic_array: a mesh of PE-local paths) end a path; what is left
-    is the engine's own logic: walkers, fold control, requantiser and vector lanes."""
+    `synth_xilinx` (yosys `ltp`; a CARRY4 counts as one level). Flip-flops, DSP48s, block RAMs
+    and the array (systolic_array: a mesh of PE-local paths) end a path; what is left is the
+    engine's own logic: walkers, buffer banking (address, rotation), fold control, requantiser and
+    vector lanes."""
     if shutil.which("yosys") is None:
         raise CodesignError("yosys not found on PATH; install it (Debian: apt-get install -y yosys)")
     sources = " ".join(str(Path(rtl_dir) / m) for m in ENGINE_MODULES)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ltp.txt"
-        script = (f"read_verilog -sv {sources}; blackbox byte_ram; blackbox systolic_array; "
+        script = (f"read_verilog -sv {sources}; blackbox systolic_array; "
                   f"chparam -set R {rows} -set C {cols} -set WS {int(ws)} chunk_engine; "
                   "synth_xilinx -family xc7 -flatten -top chunk_engine; "
-                  "select -set logic t:FD* t:DSP48E1 t:byte_ram t:systolic_array %u %u %u %n; "
+                  "select -set logic t:FD* t:DSP48E1 t:RAMB18E1 t:RAMB36E1 t:systolic_array %u %u %u %u %n; "
                   f"tee -q -o {out} ltp -noff @logic")
         proc = subprocess.run(["yosys", "-q", "-p", script], capture_output=True, text=True, timeout=timeout)
         found = re.search(r"length=(\d+)", out.read_text()) if out.is_file() else None

@@ -53,9 +53,9 @@ try:  # torch is a dependency, but the exact path must not need it
 except ImportError:  # pragma: no cover
     torch = None
 
-FOLD_OVERHEAD = 2    # cycles per fold beyond SCALE-Sim's P: the operand register and the array's output register
+FOLD_OVERHEAD = 3    # cycles per fold beyond SCALE-Sim's P: the block RAM's read, the operand register, the array's output register
 LAYER_OVERHEAD = 5   # cycles per GEMM layer: controller start/end, the requantiser pipeline
-VECTOR_OVERHEAD = 5  # the same for a pool/add layer on the vector lanes
+VECTOR_OVERHEAD = 6  # the same for a pool/add layer on the vector lanes (one more: the buffer's registered read)
 DMA_OVERHEAD = 3     # cycles to start one AXI transfer (a tensor or a parameter block) and see it done
 READ_HANDSHAKE = 1   # per read burst: the cycle axi_dma takes to raise ARVALID
 WRITE_HANDSHAKE = 2  # per write burst: the cycle to raise AWVALID, the cycle from AW to the first W beat

@@ -11,15 +11,17 @@ FPGA (per chunk, summed over chunks), fitted to Yosys `synth_xilinx` of the gene
   LUT_PER_PE_BIT2 * bits^2; an OS PE keeps its accumulator and result in fabric registers, a WS
   PE's partial sum sits in the DSP48's P register). Fitted on ten random tops: LUT within 9 %,
   FF within 3 % there; held-out designs in docs/verilog.md.
-* BRAM36: each buffer is banked by its port width (R bytes for activations, C bytes for
-  weights); a bank of W bits and D words takes ceil(W / 72) * ceil(D / 512) BRAM36. Not checked
-  by Yosys: the generated buffers are `byte_ram` modules with many combinational read ports,
-  which Yosys (and Vivado) would build from registers; the count is what a banked buffer takes.
+* BRAM36: the buffers as the RTL builds them (docs/verilog.md, `buffer_banks`): NB one-byte
+  banks per buffer copy (NB = max(8, C rounded up to a power of two)); the activation buffer has
+  one copy per array row (two for a chunk of pool/add layers only with an add, else one), the
+  weight buffer one copy (none without GEMM layers); a bank of D bytes takes ceil(D / 2048) RAMB18
+  (2K x 9) = 0.5 BRAM36 each; the records one RAMB36 (512 x 72) per requantiser lane. Exact
+  against synth_xilinx (tests/test_yosys.py) while no layer has more than 512 C output channels.
 
 ECP5 (`ecp5_resources`, family "ecp5"; Yosys `synth_ecp5`, codesign impl): MULT18X18D counted as
 the DSP48E1 above (one per PE wider than LUT_MULT_MAX_BITS, two per requantiser lane, two per
-add lane: a 32 x 16 multiply splits into two 18 x 18 blocks, as into two DSP48E1); DP16KD for
-a banked buffer (a bank of W bits and D words: ceil(W / 36) * ceil(D / 512), the 512 x 36 mode);
+add lane: a 32 x 16 multiply splits into two 18 x 18 blocks, as into two DSP48E1); DP16KD: the
+same banks, ceil(D / 2048) DP16KD (2K x 9) a byte bank, two (512 x 36) a lane's records;
 LUT4 / FF scaled from the LUT / FF terms above by ECP5_LUT4_PER_LUT and ECP5_FF_PER_FF, ratios
 measured on synth_ecp5 and synth_xilinx of the same tops, buffers set aside (docs/impl.md).
 
@@ -46,19 +48,21 @@ LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has
 LUT_PER_ROW = 4              # an array row's walker stage: refitted on random_design(2, 2) after the walkers were registered (was 280)
 LUT_PER_PE = 32
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
-FF_PER_CHUNK = 1095
-FF_PER_COL = 70
+FF_PER_CHUNK = 441            # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included
+FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
 FF_PER_VEC_LANE = 61
 FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
 FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
 # the registered walkers (docs/verilog.md), counted from their register widths, not fitted: an
 # array row's stage holds a pixel and a reduction state (2 x 112 bits), its M/K index (32) and
-# three flags, plus its operand register (8 + 4 flags); a column's stage its address and N index
-# (2 x 32) and two flags, plus its operand register (8 + 2); row 0 and column 0 have no stage
+# three flags, plus its operand flags (4 + 3 delayed) and operand register (9 bits); a column's
+# stage its N index (32) and two flags, plus its operand flags (2 + 1) and register (8); row 0 and
+# column 0 have no stage. Delay lines (column j's weight byte: j cycles; a WS lane's write: C - 1 - j cycles of
+# 9 bits): synth_xilinx keeps delays of 1 and 2 in flip-flops and packs longer ones into SRL LUTs.
 FF_PER_ROW_STAGE = 259
-FF_PER_ROW_OPERAND = 12
-FF_PER_COL_STAGE = 66
-FF_PER_COL_OPERAND = 10
+FF_PER_ROW_OPERAND = 16
+FF_PER_COL_STAGE = 34
+FF_PER_COL_OPERAND = 11
 
 
 def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,
@@ -74,13 +78,38 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     dsp_mac = mult_bits > LUT_MULT_MAX_BITS
     dsp = gemm * xp.where(dsp_mac, pes, 0) + (REQUANT_DSP + add * ADD_DSP) * cols
     lut_pe = LUT_PER_PE + xp.where(dsp_mac, 0, LUT_PER_PE_BIT2 * mult_bits * mult_bits)
-    lut = (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
+    # delay-line bits: (held in flip-flops: delays 1 and 2, in SRLs: one LUT per bit of a longer one)
+    dl_ff, dl_srl = 2 * cols - 3 + (cols < 2) * (3 - 2 * cols), cols - 3 + (cols < 3) * (3 - cols)
+    delays = gemm * 8 + (ws != 0) * 9
+    lut = ((LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
+           + delays * dl_srl)
     ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS)
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
                + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
-    ff = FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
-    bram = bram36_for(act_buf_kib * 1024, rows * 8) + bram36_for(wgt_buf_kib * 1024, cols * 8)
+    ff = (FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
+          + delays * dl_ff)
+    act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
+    bram = (0.5 * (act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048))
+            + REC_BRAM36 * cols)
     return {"dsp": dsp, "lut": lut, "ff": ff, "bram36": bram}
+
+
+AXI_BYTES = 8      # the DMA's beat: the smallest bank count (one beat is one write)
+REC_BRAM36 = 1     # a lane's record bank: 64 bits x at most 512 words, one RAMB36 (512 x 72)
+REC_DP16KD = 2     # the same on ECP5: two DP16KD (512 x 36)
+
+
+def buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm=1, add=1):
+    """(activation banks, bytes per activation bank, weight banks, bytes per weight bank) of a
+    chunk as the RTL builds them (act_buffer.v, byte_ram.v): NB = max(AXI_BYTES, C rounded up to a
+    power of two) one-byte banks per copy; a copy of the activations per array row (a chunk without
+    GEMM layers: two with an add, else one), one copy of the weights (none without GEMM layers)."""
+    xp = _xp(rows, cols, act_buf_kib, wgt_buf_kib)
+    c = cols * 1.0   # float, for log2
+    nb = maximum(xp.exp2(xp.ceil(xp.log2(c))), AXI_BYTES)
+    g, a = (gemm != 0) * 1, (add != 0) * 1
+    copies = g * (rows + (rows < 2) * a * (2 - rows)) + (1 - g) * (1 + a)
+    return copies * nb, act_buf_kib * 1024 / nb, g * nb, wgt_buf_kib * 1024 / nb
 
 
 # synth_ecp5 / model on whole tops with the buffers set aside (docs/impl.md): LUT4 1.0 on the
@@ -93,7 +122,8 @@ ECP5_FF_PER_FF = 1.0
 def ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1) -> dict:
     """mult18 (MULT18X18D), dp16kd, lut4, ff per chunk on an ECP5 (broadcast like fpga_resources)."""
     x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add)
-    dp16kd = dp16kd_for(act_buf_kib * 1024, rows * 8) + dp16kd_for(wgt_buf_kib * 1024, cols * 8)
+    act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
+    dp16kd = act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048) + REC_DP16KD * cols
     return {"mult18": x["dsp"], "dp16kd": dp16kd, "lut4": x["lut"] * ECP5_LUT4_PER_LUT, "ff": x["ff"] * ECP5_FF_PER_FF}
 
 
@@ -102,16 +132,6 @@ def top_share(family="xc7") -> dict:
     if family == "ecp5":
         return {"lut4": TOP_LUT * ECP5_LUT4_PER_LUT, "ff": TOP_FF * ECP5_FF_PER_FF}
     return {"lut": TOP_LUT, "ff": TOP_FF}
-
-
-def dp16kd_for(bytes_, width_bits):
-    depth = ceil_div(bytes_ * 8, width_bits)
-    return ceil_div(width_bits, 36) * ceil_div(depth, 512)
-
-
-def bram36_for(bytes_, width_bits):
-    depth = ceil_div(bytes_ * 8, width_bits)
-    return ceil_div(width_bits, 72) * ceil_div(depth, 512)
 
 
 def asic_area_mm2(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, target) -> object:

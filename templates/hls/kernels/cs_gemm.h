@@ -99,9 +99,10 @@ template <class C> struct gemm_engine<C, DF_OS> {
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
         int wrow[C::COLS];
 #pragma HLS ARRAY_PARTITION variable=wrow complete
+        const int nv = fold_cols<C>(d, n0);   // the fold's weight block: byte (k, c) at k * nv + c
         for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-            wrow[c] = (g * d.n + n0 + c) * d.k;
+            wrow[c] = (g * d.n + n0) * d.k + c;
             for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
                 acc[r][c] = 0;
@@ -126,7 +127,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
             }
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                w[c] = (k < d.k && n0 + c < d.n) ? weight<C>(wgt[c], wrow[c] + k) : w_t(0);
+                w[c] = (k < d.k && n0 + c < d.n) ? weight<C>(wgt[c], wrow[c] + k * nv) : w_t(0);
             }
             pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
             advance(t, d);
@@ -182,13 +183,14 @@ template <class C> struct gemm_engine<C, DF_WS> {
         Tap tap[C::ROWS];
 #pragma HLS ARRAY_PARTITION variable=w complete dim=0
 #pragma HLS ARRAY_PARTITION variable=tap complete
+        const int nv = fold_cols<C>(d, n0);   // the fold's weight block: byte (k, c) at k * nv + c
         CS_LABEL(WS_LOAD) for (int r = 0; r < C::ROWS; r++) {   // row r of the weights: tap k0 + r of C filters
 #pragma HLS PIPELINE II=1
             CS_TRIP(WS_LOAD);
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
                 const bool valid = k0 + r < d.k && n0 + c < d.n;
-                w[r][c] = valid ? weight<C>(wgt[c], (g * d.n + n0 + c) * d.k + k0 + r) : w_t(0);
+                w[r][c] = valid ? weight<C>(wgt[c], (g * d.n + n0) * d.k + (k0 + r) * nv + c) : w_t(0);
             }
             tap[r] = t;
             advance(t, d);

@@ -137,6 +137,11 @@ typename pe_types<C>::a_t operand(const word_t *act, const LayerDesc &d, const P
     return byte_value(word_byte(act, p.base + t.off + chan), d.in_signed);
 }
 
+// Filters in a fold of N tile n0: min(COLS, n - n0) (the IR's weight layout, codesign.backend.ir).
+template <class C> int fold_cols(const LayerDesc &d, int n0) {
+    return (d.n - n0 < C::COLS) ? d.n - n0 : C::COLS;
+}
+
 template <class C> typename pe_types<C>::w_t weight(const word_t *wgt, int index) {
 #pragma HLS INLINE
     return (typename pe_types<C>::w_t)(ap_int<8>)word_byte(wgt, index);

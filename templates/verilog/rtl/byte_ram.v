@@ -1,47 +1,60 @@
-// A byte-addressed on-chip buffer (a chunk's activation or weight buffer). Combinational reads:
-// NR single-byte ports and NWR ports of RB consecutive bytes; an address at or past BYTES reads
-// 0. Writes, in this order within a cycle: one port of WB consecutive bytes (the DMA), then NW
-// single-byte ports (the requantiser lanes). The storage is its own module so that synthesis
-// can map it, or set it aside when counting the engine's logic (codesign.backend.yosys).
-module byte_ram #(
-    parameter BYTES = 4096, parameter NR = 1, parameter NWR = 1, parameter RB = 8, parameter WB = 8,
-    parameter NW = 1
-) (
-    input  wire                 clk,
-    input  wire [NR*32-1:0]     rd_addr,
-    output wire [NR*8-1:0]      rd_data,
-    input  wire [NWR*32-1:0]    wide_rd_addr,
-    output wire [NWR*RB*8-1:0]  wide_rd_data,
-    input  wire                 wide_wr_en,
-    /* verilator lint_off UNUSEDSIGNAL */  // write addresses wrap at the buffer size
-    input  wire [31:0]          wide_wr_addr,
-    input  wire [NW*32-1:0]     wr_addr,
-    /* verilator lint_on UNUSEDSIGNAL */
-    input  wire [WB*8-1:0]      wide_wr_data,
-    input  wire [NW-1:0]        wr_en,
-    input  wire [NW*8-1:0]      wr_data
+// A byte-banked block-RAM buffer: NB one-byte banks (NB a power of two; byte a lives in bank
+// a mod NB, word a / NB), so that a write of up to NB consecutive bytes at any address takes one
+// cycle (wr_mask[j]: byte j of wr_data goes to wr_addr + j), and so does a read of RB <= NB
+// consecutive bytes. Each bank is a simple dual-port memory with a registered read: rd_data holds
+// the bytes at the rd_addr of the previous cycle. That is what synthesis maps to block RAM
+// (RAMB18E1/RAMB36E1 under synth_xilinx, DP16KD under synth_ecp5); `ram_style` keeps it there even
+// when a bank is small. Addresses wrap at BYTES.
+module byte_ram #(parameter BYTES = 4096, parameter NB = 8, parameter RB = 1, parameter AB = 16) (
+    input  wire             clk,
+    input  wire [AB-1:0]    wr_addr,
+    input  wire [NB-1:0]    wr_mask,
+    input  wire [NB*8-1:0]  wr_data,
+    input  wire [AB-1:0]    rd_addr,
+    output wire [RB*8-1:0]  rd_data
 );
-    localparam AW = $clog2(BYTES);
-    reg [7:0] mem [0:BYTES-1];
-    function [7:0] at(input [31:0] a);
-        at = (a < BYTES) ? mem[a[AW-1:0]] : 8'd0;
-    endfunction
-    genvar i, j;
+    localparam LB = $clog2(NB);
+    localparam DEPTH = BYTES / NB;
+    localparam WA = (DEPTH > 1) ? $clog2(DEPTH) : 1;
+    // byte j of an access at address a lies in bank (a + j) mod NB, word a / NB, or the next word
+    // for the banks below a mod NB: one incrementer per port, not an adder per bank
+    wire [LB-1:0] wlo = wr_addr[LB-1:0], rlo = rd_addr[LB-1:0];
+    wire [WA-1:0] whi = wr_addr[LB +: WA], rhi = rd_addr[LB +: WA];
+    wire [WA-1:0] whi1 = whi + 1'b1, rhi1 = rhi + 1'b1;
+    // the write's bytes and mask rotated left by wlo (bank b takes byte (b - wlo) mod NB), the
+    // read's rotated right by rot: barrel shifters, log2(NB) stages
+    wire [2*NB*8-1:0] wd2 = {wr_data, wr_data} << {wlo, 3'b000};
+    wire [2*NB-1:0] wm2 = {wr_mask, wr_mask} << wlo;
+    wire [NB*8-1:0] wd = wd2[NB*8 +: NB*8];
+    wire [NB-1:0] wm = wm2[NB +: NB];
+    wire [NB*8-1:0] q_all;
+    reg [LB-1:0] rot;   // rd_addr mod NB of the read in flight: bank of rd_data's byte 0
+    always @(posedge clk) rot <= rlo;
+    wire [2*NB*8-1:0] q2 = {q_all, q_all} >> {rot, 3'b000};
+    assign rd_data = q2[RB*8-1:0];
+    genvar b;
     generate
-        for (i = 0; i < NR; i = i + 1) begin : g_rd
-            assign rd_data[i*8 +: 8] = at(rd_addr[i*32 +: 32]);
-        end
-        for (i = 0; i < NWR; i = i + 1) begin : g_wide_rd
-            for (j = 0; j < RB; j = j + 1) begin : g_byte
-                assign wide_rd_data[(i*RB + j)*8 +: 8] = at(wide_rd_addr[i*32 +: 32] + 32'(j));
+        for (b = 0; b < NB; b = b + 1) begin : g_bank
+            // banks below the access's first byte hold its bytes of the next word
+            wire w_next, r_next;
+            if (b == NB - 1) begin : g_top
+                assign w_next = 1'b0;
+                assign r_next = 1'b0;
+            end else begin : g_low
+                assign w_next = LB'(b) < wlo;
+                assign r_next = (RB > 1) && (LB'(b) < rlo);
             end
+            wire [WA-1:0] wa = w_next ? whi1 : whi;
+            wire [WA-1:0] ra = r_next ? rhi1 : rhi;
+            (* ram_style = "block" *) reg [7:0] mem [0:DEPTH-1];
+            reg [7:0] q;
+            always @(posedge clk) begin
+                if (wm[b]) mem[wa] <= wd[b*8 +: 8];
+                q <= mem[ra];
+            end
+            assign q_all[b*8 +: 8] = q;
         end
     endgenerate
-    integer b, l;
-    always @(posedge clk) begin
-        if (wide_wr_en)
-            for (b = 0; b < WB; b = b + 1) mem[wide_wr_addr[AW-1:0] + AW'(b)] <= wide_wr_data[b*8 +: 8];
-        for (l = 0; l < NW; l = l + 1)
-            if (wr_en[l]) mem[wr_addr[l*32 +: AW]] <= wr_data[l*8 +: 8];
-    end
+    wire _unused_hi = &{1'b0, wd2[NB*8-1:0], wm2[NB-1:0], q2[2*NB*8-1:RB*8]};
+    wire _unused = &{1'b0, wr_addr, rd_addr};   // what lies past the buffer: addresses wrap
 endmodule

@@ -13,7 +13,7 @@
 // tensor addresses, param_base (the parameter region) to the parameter address.
 module chunk_engine #(
     parameter R = 4, parameter C = 4, parameter WS = 0, parameter MB = 8,
-    parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64,
+    parameter ACT_BYTES = 4096, parameter WGT_BYTES = 4096, parameter ACC_DEPTH = 64, parameter REC_DEPTH = 2,
     parameter DB = 8, parameter NL = 1, parameter NE = 1, parameter AB = 20, parameter NF = 45, parameter LUT_MULT_BITS = 4,
     // what the chunk's layers need: the array (conv/fc/dwconv), the vector lanes (pool/add), the
     // add's input scaling; synthesis drops what a chunk does not use
@@ -79,17 +79,25 @@ module chunk_engine #(
     wire [31:0] vgroups = `FLD(F_VGROUPS);
     wire is_dw = (kind == K_DW);
 
-    // ---------------------------------------------------------------- buffers
-    // activations: a byte per array row and two per vector lane, DB bytes for the DMA;
-    // weights: a byte per column, each requantiser lane's 8-byte {bias, mult, shift} record and
-    // the add layer's two input multipliers (the first 8 bytes of its parameter block)
-    localparam ACT_NR = R + 2 * C;
-    wire [ACT_NR*32-1:0] act_rd_addr;
-    wire [ACT_NR*8-1:0]  act_rd;
-    wire [C*32-1:0]      wgt_rd_addr;
-    wire [C*8-1:0]       wgt_rd;
-    wire [(C+1)*32-1:0]  rec_rd_addr;
-    wire [(C+1)*64-1:0]  rec_rd;
+    // ---------------------------------------------------------------- buffers (block RAM)
+    // every read is registered: the data of an address presented in cycle t arrive in t+1.
+    // activations (act_buffer): one copy per array row (row i reads copy i), copy 0 also the
+    // vector lanes' C bytes and the store's DB bytes, copy 1 the add's second input; NB byte banks
+    // so that the DMA's DB-byte beat and the lanes' C-byte pixel are one write each.
+    // weights (byte_ram): each fold's block is laid out by column (byte (k, j) at k * nv + j, the
+    // IR's layout), so one read of C consecutive bytes gives row k of the fold to all columns; column
+    // j's byte is then delayed j cycles (the array's skew). records (rec_ram): a bank per lane.
+    localparam NB = (C > DB) ? (1 << $clog2(C)) : DB;
+    localparam COPIES = (HAS_GEMM != 0) ? ((R < 2 && HAS_ADD != 0) ? 2 : R) : ((HAS_ADD != 0) ? 2 : 1);
+    localparam RB0 = (HAS_VEC != 0 && C > DB) ? C : DB;
+    localparam RB1 = (HAS_ADD != 0) ? C : 1;
+    wire [COPIES*AB-1:0] act_rd_addr;
+    wire [COPIES*8-1:0]  act_row;
+    wire [RB0*8-1:0]     act_rd0;
+    wire [RB1*8-1:0]     act_rd1;
+    wire [AB-1:0]        row_addr [0:R-1] /* verilator split_var */;
+    wire [C*8-1:0]       wgt_q;
+    wire [C*64-1:0]      rec_q;
     // an activation byte as the PE's (MB+1)-bit signed operand, and as a 32-bit integer
     function [31:0] act_int(input [7:0] b, input sgn);
         act_int = sgn ? {{24{b[7]}}, b} : {24'd0, b};
@@ -125,6 +133,20 @@ module chunk_engine #(
             ix = $signed(ix0) + $signed(kw);
             in_image = (iy >= 0) && (iy < $signed(in_h)) && (ix >= 0) && (ix < $signed(in_w));
         end
+    endfunction
+
+    // x * k for a constant k, as shifts and adds (a multiply would take a DSP48)
+    function [31:0] times_const(input [31:0] x, input integer k);
+        integer b;
+        begin
+            times_const = 32'd0;
+            for (b = 0; b < 16; b = b + 1)
+                if (((k >> b) & 1) != 0) times_const = times_const + (x << b);
+        end
+    endfunction
+    // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise)
+    function [31:0] nv_of(input [31:0] n0_);
+        nv_of = is_dw ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
     endfunction
 
     // ---------------------------------------------------------------- control
@@ -201,59 +223,62 @@ module chunk_engine #(
         end
         wire [111:0] ps = row_ps[gi];
         wire [111:0] ks = row_ks[gi];
-        assign act_rd_addr[gi*32 +: 32] = ps[63:32] + ks[63:32];
+        wire [31:0] ra = ps[63:32] + ks[63:32];
+        assign row_addr[gi] = ra[AB-1:0];
         wire ok = row_v[gi] && (row_idx[gi] < (WS ? K : M)) && in_image(ps[79:64], ps[95:80], ks[79:64], ks[95:80]);
-        // the operand register: the read byte, masked to 0 outside the image or the GEMM
-        reg [7:0] a_q;
-        reg ok_q;
+        // the operand: the byte read from this row's copy, masked to 0 outside the image or the
+        // GEMM, into the operand register (a_r) so that the PE's multiplier starts at a flip-flop,
+        // not at the block RAM's slow output; the flags wait two cycles to stay beside it
+        wire [7:0] a_q = (gi < COPIES) ? act_row[(gi < COPIES ? gi : 0)*8 +: 8] : 8'd0;
+        reg ok_q, v_p, f_p, l_p;
         always @(posedge clk) begin
-            a_q <= act_rd[gi*8 +: 8];
             ok_q <= ok;
-            a_v_q[gi] <= row_v[gi];
-            a_f_q[gi] <= row_f[gi];
-            a_l_q[gi] <= row_l[gi];
+            {v_p, f_p, l_p} <= {row_v[gi], row_f[gi], row_l[gi]};
+            {a_v_q[gi], a_f_q[gi], a_l_q[gi]} <= {v_p, f_p, l_p};
         end
         wire [31:0] v32 = act_int(ok_q ? a_q : 8'd0, in_signed);
-        assign a_rows[gi*AW +: AW] = v32[AW-1:0];
-        wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0]};
+        reg [AW-1:0] a_r;
+        always @(posedge clk) a_r <= v32[AW-1:0];
+        assign a_rows[gi*AW +: AW] = a_r;
+        wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0], ra[31:AB]};
     end endgenerate
-    // ---- column walkers: column j reads its weight j cycles after column 0, at column j-1's
-    // address + K (column j's weights start j * K bytes into the fold's block)
-    wire [31:0] col_a [0:C-1] /* verilator split_var */;
+    // ---- columns: in cycle t the weight buffer reads row kk0 of the fold (C bytes at wra, the
+    // register that steps by nv a cycle); column j uses its byte j cycles later (a delay line),
+    // with its flags and N index from its own registered stage (no chain through the columns)
     wire [31:0] col_n [0:C-1] /* verilator split_var */;
     wire [C-1:0] col_v, col_w;
     wire [C*WW-1:0] b_cols;
     reg  [C-1:0] w_load_q;
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
-    assign col_a[0] = wbase + kk0;
     assign col_n[0] = n0;
     assign col_v[0] = in_gemm && (WS ? (tc < R) && (kk0 < K) : (tc < K));
     assign col_w[0] = in_gemm && WS && (tc < R);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
         if (gj > 0) begin : g_stage
-            reg [31:0] a_r, n_r;
+            reg [31:0] n_r;
             reg v_r, w_r;
             always @(posedge clk) begin
-                a_r <= col_a[gj-1] + K;
                 n_r <= col_n[gj-1] + 1;
                 {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
             end
-            assign col_a[gj] = a_r;
             assign col_n[gj] = n_r;
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        assign wgt_rd_addr[gj*32 +: 32] = col_a[gj];
         wire ok = col_v[gj] && (is_dw ? (gj == 0) : (col_n[gj] < N));
-        reg [7:0] b_q;
-        reg ok_q;
+        // the weight byte: the buffer's output, delayed gj cycles
+        wire [7:0] b_q;
+        delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
+        reg ok_q, w_p;
         always @(posedge clk) begin
-            b_q <= wgt_rd[gj*8 +: 8];
             ok_q <= ok;
-            w_load_q[gj] <= col_w[gj];
+            w_p <= col_w[gj];
+            w_load_q[gj] <= w_p;
         end
         wire [7:0] wb = ok_q ? b_q : 8'd0;
         wire [15:0] w16 = {{8{wb[7]}}, wb};
-        assign b_cols[gj*WW +: WW] = w16[WW-1:0];
+        reg [WW-1:0] b_r;   // the operand register (as a_r)
+        always @(posedge clk) b_r <= w16[WW-1:0];
+        assign b_cols[gj*WW +: WW] = b_r;
         wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
@@ -284,22 +309,45 @@ module chunk_engine #(
     // vector unit: a group is one output pixel's channel tile c0 .. c0 + C - 1 (lane j: channel
     // c0 + j), so all lanes share one pixel walker (vpix) and one reduction walker, and read C
     // consecutive bytes; ceil(out_c / C) groups per output pixel
-    reg [31:0] v, rcount, c0, vobase, vkh, vkw, roff, rrow;
+    reg [31:0] v, rcount, c0, c0row, vobase, vkh, vkw, roff, rrow;
     reg [111:0] vpix;
     wire v_in = in_image(vpix[79:64], vpix[95:80], vkh[15:0], vkw[15:0]);
     wire [31:0] v_addr0 = vpix[63:32] + roff + c0;   // lane 0's input byte
-    wire _unused_v = &{1'b0, vpix[111:96], vpix[31:0], vkh[31:16], vkw[31:16]};
-    assign rec_rd_addr[C*32 +: 32] = 32'd0;
-    wire signed [15:0] add_m0 = rec_rd[C*64 +: 16];
-    wire signed [15:0] add_m1 = rec_rd[C*64 + 16 +: 16];
-    wire _unused_add = &{1'b0, rec_rd[C*64 + 32 +: 32]};
+    wire [31:0] v_addr1 = v_addr0 + in1_off;         // the add's second input
+    wire _unused_v = &{1'b0, vpix[111:96], vpix[31:0], vkh[31:16], vkw[31:16], v_addr0[31:AB], v_addr1[31:AB]};
+    // the lanes work a cycle behind the walker (the buffer's read latency): s1_* is the walker's
+    // step of the previous cycle, whose bytes are on the buffer's outputs now
+    reg s1_v, s1_first, s1_in, s1_last;
+    reg [31:0] s1_c0, s1_obase;
+    always @(posedge clk) begin
+        s1_v <= in_vec && !rst;
+        s1_first <= (rcount == 0);
+        s1_in <= v_in;
+        s1_last <= (rcount + 1 == red);
+        s1_c0 <= c0;
+        s1_obase <= vobase;
+    end
+    // the add layer's two input multipliers: the first 8 bytes of its parameter block
+    reg [31:0] add_w;
+    wire signed [15:0] add_m0 = add_w[15:0];
+    wire signed [15:0] add_m1 = add_w[31:16];
+    // the records: every bank reads word rec_row, the channel tile of the value entering the
+    // requantisers two cycles later (the walker's tile; the fold's, or the drain's); the block
+    // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
+    // A depthwise layer's lane 0 takes bank g mod C (rec_sel).
+    reg [31:0] gdiv, gmod, d_crow, d_gmod, rec_sel;
+    wire [31:0] ch_row = is_dw ? gdiv : nf;
+    wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
+    wire [31:0] rec_row = in_vec ? c0row : (early ? ch_row : d_crow);
+    always @(posedge clk) rec_sel <= early ? gmod : d_gmod;
+    wire _unused_sel = &{1'b0, rec_sel};
 
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
         reg rq_valid, rq_valid_q;
-        reg [31:0] rq_acc, rq_ch, rq_addr;
+        reg [31:0] rq_acc, rq_addr;
         reg [31:0] acc_mem [0:ACC_DEPTH-1];   // WS: partial sums across K folds
         reg [31:0] lane_p, lane_addr, vacc;
-        assign rq_pending[gj] = rq_valid | rq_valid_q | wr_valid[gj];
+        assign rq_pending[gj] = s1_v | rq_valid | rq_valid_q | wr_valid[gj];
         // ---- OS drain lane
         wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
         wire d_valid = d_busy && (d_m0 + d_row < M) && (is_dw ? gj == 0 : d_ch + gj < N);
@@ -309,26 +357,25 @@ module chunk_engine #(
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
         wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
-        wire [31:0] e_c = c0 + gj;
-        wire e_in = v_in;
-        wire [31:0] e_addr = v_addr0 + gj;
-        assign act_rd_addr[(R + 2*gj)*32 +: 32] = e_addr;
-        assign act_rd_addr[(R + 2*gj + 1)*32 +: 32] = e_addr + in1_off;
-        wire signed [31:0] x = act_int(act_rd[(R + 2*gj)*8 +: 8], in_signed);
-        wire [31:0] y = act_int(act_rd[(R + 2*gj + 1)*8 +: 8], in1_signed);
+        wire [31:0] e_c = s1_c0 + gj;
+        wire e_in = s1_in;
+        wire [7:0] xb = (gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0;
+        wire [7:0] yb = (gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0;
+        wire signed [31:0] x = act_int(xb, in_signed);
+        wire [31:0] y = act_int(yb, in1_signed);
         // the add's products at their real width (9 x 16 bits: one DSP48 each, not 32 x 32)
         wire signed [8:0] x9 = x[8:0], y9 = y[8:0];
         wire _unused_y = &{1'b0, y[31:9]};
         wire signed [24:0] x_m0 = x9 * add_m0, y_m1 = y9 * add_m1;
-        wire first = (rcount == 0);
+        wire first = s1_first;
         wire signed [31:0] vprev = vacc;
         wire signed [31:0] v_next =
             (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
             (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
             (HAS_ADD != 0) ? 32'(x_m0) + 32'(y_m1) : 32'sd0;
-        wire v_emit = in_vec && (rcount + 1 == red) && (e_c < out_c);
+        wire v_emit = s1_v && s1_last && (e_c < out_c);
         always @(posedge clk) begin
-            if (in_vec) vacc <= v_next;
+            if (s1_v) vacc <= v_next;
             if (in_gemm && WS && valid_bottom[gj]) begin
                 if (kf + 1 != kfolds) acc_mem[acc_idx] <= ws_total;
                 lane_p <= lane_p + 1;
@@ -340,27 +387,26 @@ module chunk_engine #(
             end
             rq_valid_q <= rq_valid;
             rq_valid <= WS ? (ws_out || v_emit) : (d_valid || v_emit);
-            if (in_vec) begin
+            if (s1_v) begin
                 rq_acc <= v_next;
-                rq_ch <= e_c;
-                rq_addr <= wr_off + vobase + e_c;
+                rq_addr <= wr_off + s1_obase + e_c;
             end else if (WS) begin
                 rq_acc <= ws_total;
-                rq_ch <= ch_base + gj;
                 rq_addr <= lane_addr;
             end else begin
                 rq_acc <= d_acc;
-                rq_ch <= d_ch + gj;
                 rq_addr <= d_addr + gj;
             end
         end
-        // ---- the requantiser: record {bias, mult, shift} of the lane's channel
-        wire [31:0] rec = rec_off + rq_ch * 8;
-        assign rec_rd_addr[gj*32 +: 32] = rec;
-        wire [31:0] bias = rec_rd[gj*64 +: 32];
-        wire [15:0] mult = rec_rd[gj*64 + 32 +: 16];
-        wire [7:0] shift = rec_rd[gj*64 + 48 +: 8];
-        wire _unused_rec = &{1'b0, rec_rd[gj*64 + 56 +: 8]};
+        // ---- the requantiser: record {bias, mult, shift} of the lane's channel, read from the
+        // lane's bank in the cycle its value enters rq_acc
+        reg [63:0] rec;
+        always @(posedge clk)
+            rec <= (gj == 0 && is_dw) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
+        wire [31:0] bias = rec[31:0];
+        wire [15:0] mult = rec[47:32];
+        wire [7:0] shift = rec[55:48];
+        wire _unused_rec = &{1'b0, rec[63:56]};
         wire _unused_rq = &{1'b0, shift[7:6], rq_addr[31:AB], lane_p[31:ACC_AW]};
         requant #(.AB(AB)) u_rq (
             .clk(clk), .in_valid(rq_valid), .acc(rq_acc + bias), .mult(mult), .shift(shift[5:0]),
@@ -370,26 +416,70 @@ module chunk_engine #(
     wire rq_busy = |rq_pending;
 
     // ---------------------------------------------------------------- the buffers
-    wire [C*32-1:0] lane_wr_addr;
-    wire [C*8-1:0]  lane_wr_byte;
+    // the lanes' writes: one output pixel's C bytes in one cycle. WS lanes finish a pixel skewed a
+    // cycle per column, so during the GEMM lane j's write waits C-1-j cycles and all C meet.
+    wire gemm_phase = (WS != 0) && (state == S_GEMM || state == S_GEMM_TAIL);
+    wire [C-1:0]   lw_v;
+    wire [C*8-1:0] lw_b;
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane_wr
-        assign lane_wr_addr[gj*32 +: 32] = {{(32-AB){1'b0}}, wr_addr[gj]};
-        assign lane_wr_byte[gj*8 +: 8] = wr_byte[gj];
+        wire [8:0] dl;
+        delay_line #(.W(9), .D(WS != 0 ? C - 1 - gj : 0)) u_dl (.clk(clk), .in({wr_valid[gj], wr_byte[gj]}), .out(dl));
+        assign lw_v[gj] = gemm_phase ? dl[8] : wr_valid[gj];
+        assign lw_b[gj*8 +: 8] = gemm_phase ? dl[7:0] : wr_byte[gj];
     end endgenerate
-    wire [31:0] dma_addr32 = {{(32-AB){1'b0}}, buf_addr};
-    // the store's read port is synchronous (data the cycle after the address, as a block RAM's)
-    wire [DB*8-1:0] act_wide_rd;
-    reg  [DB*8-1:0] buf_rd_q;
-    always @(posedge clk) buf_rd_q <= act_wide_rd;
-    assign buf_rd_data = buf_rd_q;
-    byte_ram #(.BYTES(ACT_BYTES), .NR(ACT_NR), .NWR(1), .RB(DB), .WB(DB), .NW(C)) u_act (
-        .clk(clk), .rd_addr(act_rd_addr), .rd_data(act_rd), .wide_rd_addr(dma_addr32), .wide_rd_data(act_wide_rd),
-        .wide_wr_en(buf_wr_en && dma_step != D_PARAMS), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
-        .wr_en(wr_valid), .wr_addr(lane_wr_addr), .wr_data(lane_wr_byte));
-    byte_ram #(.BYTES(WGT_BYTES), .NR(C), .NWR(C + 1), .RB(8), .WB(DB), .NW(1)) u_wgt (
-        .clk(clk), .rd_addr(wgt_rd_addr), .rd_data(wgt_rd), .wide_rd_addr(rec_rd_addr), .wide_rd_data(rec_rd),
-        .wide_wr_en(buf_wr_en && dma_step == D_PARAMS), .wide_wr_addr(dma_addr32), .wide_wr_data(buf_wr_data),
-        .wr_en(1'b0), .wr_addr(32'd0), .wr_data(8'd0));
+    wire [AB-1:0] lane_base = gemm_phase ? wr_addr[C-1] - AB'(C - 1) : wr_addr[0];
+    // one write port: the DMA's load (input tensors) or the lanes
+    wire dma_act_wr = buf_wr_en && dma_step != D_PARAMS;
+    wire [NB-1:0] dma_mask = NB'({DB{1'b1}});
+    wire [NB-1:0] lane_mask = NB'(lw_v);
+    wire [NB*8-1:0] dma_data = (NB*8)'(buf_wr_data);
+    wire [NB*8-1:0] lane_data = (NB*8)'(lw_b);
+    // the readers: copy 0 the rows' row 0, the vector lanes or the store; copy 1 row 1 or the add's
+    // second input; copy i > 1 row i
+    generate for (gi = 0; gi < COPIES; gi = gi + 1) begin : g_rd_addr
+        wire [AB-1:0] row_a = (HAS_GEMM != 0 && gi < R) ? row_addr[gi < R ? gi : 0] : {AB{1'b0}};
+        if (gi == 0) begin : g_c0
+            assign act_rd_addr[0 +: AB] = in_vec ? v_addr0[AB-1:0] : (in_gemm ? row_a : buf_addr);
+        end else if (gi == 1) begin : g_c1
+            assign act_rd_addr[AB +: AB] = in_vec ? v_addr1[AB-1:0] : row_a;
+        end else begin : g_cn
+            assign act_rd_addr[gi*AB +: AB] = row_a;
+        end
+    end endgenerate
+    act_buffer #(.BYTES(ACT_BYTES), .NB(NB), .COPIES(COPIES), .RB0(RB0), .RB1(RB1), .AB(AB)) u_act (
+        .clk(clk), .wr_addr(dma_act_wr ? buf_addr : lane_base), .wr_mask(dma_act_wr ? dma_mask : lane_mask),
+        .wr_data(dma_act_wr ? dma_data : lane_data), .rd_addr(act_rd_addr), .rd_byte(act_row), .rd0(act_rd0),
+        .rd1(act_rd1));
+    assign buf_rd_data = act_rd0[DB*8-1:0];
+    // the parameter block: weights (below rec_off) into the weight buffer, then one record a beat
+    wire param_wr = buf_wr_en && dma_step == D_PARAMS;
+    wire wgt_wr = param_wr && ({{(32-AB){1'b0}}, buf_addr} < rec_off);
+    reg [31:0] wra, nv, wk;      // weight row address, columns of the fold (nv), WS: the K tile's row 0
+    generate if (HAS_GEMM != 0) begin : g_wgt
+        wire [31:0] wra_w = wra;
+        wire _unused_wra = &{1'b0, wra_w[31:AB]};
+        byte_ram #(.BYTES(WGT_BYTES), .NB(NB), .RB(C), .AB(AB)) u_wgt (
+            .clk(clk), .wr_addr(buf_addr), .wr_mask(wgt_wr ? dma_mask : {NB{1'b0}}), .wr_data(dma_data),
+            .rd_addr(wra_w[AB-1:0]), .rd_data(wgt_q));
+    end else begin : g_no_wgt
+        assign wgt_q = {C*8{1'b0}};
+        wire _unused_wgt = &{1'b0, wgt_wr, wra, wk};
+    end endgenerate
+    reg [31:0] rec_bank, rec_wrow;
+    localparam RPB = DB / 8;     // records per DMA beat
+    rec_ram #(.C(C), .DEPTH(REC_DEPTH), .RPB(RPB)) u_rec (
+        .clk(clk), .wr_en(param_wr && !wgt_wr), .wr_bank(rec_bank), .wr_row(rec_wrow), .wr_data(buf_wr_data),
+        .rd_row(rec_row), .out(rec_q));
+    always @(posedge clk) begin
+        if (param_wr && buf_addr == {AB{1'b0}}) add_w <= buf_wr_data[31:0];
+        if (state == S_DMA_GO) begin
+            rec_bank <= 0;
+            rec_wrow <= 0;
+        end else if (param_wr && !wgt_wr) begin
+            rec_bank <= (rec_bank + RPB >= C) ? rec_bank + RPB - C : rec_bank + RPB;   // RPB <= C
+            if (rec_bank + RPB >= C) rec_wrow <= rec_wrow + 1;
+        end
+    end
 
     // ---------------------------------------------------------------- the sequencer
     always @(posedge clk) begin
@@ -411,6 +501,8 @@ module chunk_engine #(
                 d_m0 <= m0;
                 d_ch <= ch_base;
                 d_addr <= wr_off + obase + ch_base;
+                d_crow <= is_dw ? gdiv : nf;
+                d_gmod <= gmod;
                 d_last <= last_fold;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
@@ -446,7 +538,8 @@ module chunk_engine #(
                         state <= S_DMA_GO;
                     end else begin   // the operands are in: compute
                         tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
-                        wbase <= 0; wbase_g <= 0; obase <= 0;
+                        wbase <= 0; wbase_g <= 0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
+                        nv <= nv_of(0); wk <= 0; wra <= WS ? times_const(nv_of(0), R - 1) : 0;
                         pix0 <= pix_init(base0); pixw <= pix_init(base0);
                         kst0 <= k_init(0); kw_s <= k_init(0);
                         v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
@@ -456,6 +549,8 @@ module chunk_engine #(
                 end
                 S_GEMM: begin
                     tc <= tc + 1;
+                    if (!WS) wra <= wra + nv;
+                    else if (tc < R) wra <= wra - nv;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
                     if (fold_done) begin
@@ -466,27 +561,35 @@ module chunk_engine #(
                         if (WS) begin
                             if (kf + 1 < kfolds) begin
                                 kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(row_ks[R-1]);
+                                wk <= wk + times_const(nv, R); wra <= wk + times_const(nv, 2 * R - 1);
                             end else begin
                                 kf <= 0; k0 <= 0; kst0 <= k_init(g);
                                 if (nf + 1 < nfolds) begin
                                     nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
+                                    nv <= nv_of(n0 + C); wk <= wbase + ck; wra <= wbase + ck + times_const(nv_of(n0 + C), R - 1);
                                 end else begin
                                     nf <= 0; n0 <= 0; g <= g + 1; wbase_g <= wbase_g + K;
                                     wbase <= wbase_g + K; kst0 <= k_init(g + 1);
+                                    nv <= nv_of(0); wk <= wbase_g + K; wra <= wbase_g + K + times_const(nv_of(0), R - 1);
+                                    gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
+                                    if (gmod + 1 == C) gdiv <= gdiv + 1;
                                 end
                             end
                         end else begin
                             if (nf + 1 < nfolds) begin
                                 nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
+                                nv <= nv_of(n0 + C); wra <= wbase + ck;
                             end else begin
-                                nf <= 0; n0 <= 0; wbase <= wbase_g;
+                                nf <= 0; n0 <= 0; wbase <= wbase_g; nv <= nv_of(0); wra <= wbase_g;
                                 if (mf + 1 < mfolds) begin
                                     mf <= mf + 1; m0 <= m0 + R; obase <= obase + out_step_fold;
                                     pix0 <= pix_next(row_ps[R-1]);
                                 end else begin
                                     mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(base0);
                                     g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
-                                    kw_s <= k_init(g + 1);
+                                    wra <= wbase_g + K; kw_s <= k_init(g + 1);
+                                    gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
+                                    if (gmod + 1 == C) gdiv <= gdiv + 1;
                                 end
                             end
                         end
@@ -507,9 +610,9 @@ module chunk_engine #(
                     end else begin
                         rcount <= 0; vkw <= 0; vkh <= 0; roff <= 0; rrow <= 0;
                         if (c0 + C < out_c) begin
-                            c0 <= c0 + C;
+                            c0 <= c0 + C; c0row <= c0row + 1;
                         end else begin
-                            c0 <= 0; vpix <= pix_next(vpix); vobase <= vobase + out_c;
+                            c0 <= 0; c0row <= 0; vpix <= pix_next(vpix); vobase <= vobase + out_c;
                         end
                         v <= v + 1;
                         if (v + 1 == vgroups) state <= S_VEC_TAIL;
