@@ -28,7 +28,7 @@ import numpy as np
 
 from codesign.backend.golden import random_params
 from codesign.cost import chunk_arrays, evaluate, layer_arrays
-from codesign.cost.model import dram_bytes_per_cycle, slice_param_bytes, tile_plan
+from codesign.cost.model import ADD_HEAD_BYTES, dram_bytes_per_cycle, slice_param_bytes, tile_plan
 from codesign.design import GEMM_KINDS, DesignPoint, layer_in_bits, layer_in_signed
 from codesign.targets import load_target
 
@@ -123,7 +123,7 @@ def lower(design: DesignPoint) -> HardwareIR:
     param_addrs = []
     for i, layer in enumerate(design.layers):
         oc = layer.out_shape[2]
-        weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (8 if layer.kind == "add" else 0)
+        weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (ADD_HEAD_BYTES if layer.kind == "add" else 0)
         size = weight_bytes + PARAM_RECORD.itemsize * oc
         stride = size
         if plan["slices"][i] > 1:
@@ -198,7 +198,7 @@ def param_block(job: LayerJob, p: dict) -> bytes:
         w = fold_layout(p["w"], job.n, job.k, job.g, job.w_cols)
         head = w.astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
     elif job.kind == "add":
-        head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(8, b"\0")
+        head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(ADD_HEAD_BYTES, b"\0")
     return head + records(p, 0, oc)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codesign.cost.model import (BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
+from codesign.cost.model import (ADD_HEAD_BYTES, BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
                                  layer_cycles, memory_timing, scalesim_compute_cycles)
 from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
@@ -28,7 +28,7 @@ def param_block_bytes(layer: Layer) -> int:
     per output channel (add: its two input multipliers first). See codesign.backend.ir."""
     head = ceil_div(layer.weight_count, BURST_BYTES) * BURST_BYTES if layer.kind in GEMM_KINDS else 0
     if layer.kind == "add":
-        head = 8
+        head = ADD_HEAD_BYTES
     return head + PARAM_BYTES_PER_CHANNEL * layer.out_shape[2]
 
 

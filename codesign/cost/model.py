@@ -23,7 +23,7 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   window, the global-pool pixels, 1 for add) plus VECTOR_OVERHEAD: `vector_cycles`.
 * The RTL's schedule per layer is sequential, and `layer_cycles` describes exactly it:
   load each input tensor, then the layer's parameter block (weights padded to 64 bytes, then 8
-  bytes per output channel; 8 more for add), compute, drain (OS: the last fold's R rows of
+  bytes per output channel; ADD_HEAD_BYTES more for add), compute, drain (OS: the last fold's R rows of
   results through the requantisers), store the output. Each AXI transfer (`transfer_cycles`)
   moves 64-byte bursts, one at a time, of `bytes_per_cycle`-byte beats: DMA_OVERHEAD cycles to
   start and finish it, and per burst its beats (beat_cycles apart: the memory's bandwidth cap)
@@ -61,6 +61,8 @@ READ_HANDSHAKE = 1   # per read burst: the cycle axi_dma takes to raise ARVALID
 WRITE_HANDSHAKE = 2  # per write burst: the cycle to raise AWVALID, the cycle from AW to the first W beat
 BURST_BYTES = 64     # one AXI burst moves one 64-byte block (the IR aligns every region to it)
 PARAM_BYTES_PER_CHANNEL = 8  # int32 bias, uint16 multiplier, uint8 shift, 1 pad byte
+ADD_HEAD_BYTES = 16  # an add's two int16 input multipliers, padded to one beat of the widest (128-bit) AXI port,
+                     # so that its records start on a beat (the RTL writes whole beats of records)
 INFEASIBLE_CYCLES = 1 << 40  # a layer no tiling fits into its chunk's buffers: the search drops it, `codesign hw` refuses it
 
 KIND_CODES = {"conv": 0, "dwconv": 1, "fc": 2, "avgpool": 3, "maxpool": 4, "add": 5}
