@@ -20,7 +20,7 @@ def test_top_resources_match_the_model(tmp_path, seed, n_chunks):
     verilog.render(design, lower(design), design_params(design), tmp_path / "rtl")
     counts = top_counts(tmp_path / "rtl")
     model = evaluate(design).resources
-    print(f"seed {seed}: yosys dsp {counts['dsp']} lut {counts['lut']} ff {counts['ff']}; model {model}")
+    print(f"seed {seed}: yosys dsp {counts['dsp']} bram36 {counts['bram36']} lut {counts['lut']} ff {counts['ff']}; model {model}")
     assert counts["bram36"] == model["bram36"]             # every buffer bank a block RAM, as the model counts
     assert counts["dsp"] == model["dsp"]
     assert counts["lut"] == pytest.approx(model["lut"], rel=0.15)
