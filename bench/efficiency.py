@@ -36,6 +36,7 @@ def preset_design(dataset: str, target, seed: int):
     """A seeded network of the preset (no skip, so that every slot computes) on the engine's accelerator."""
     config, ds = load_config(dataset=dataset), PRESETS[dataset]
     rng = np.random.default_rng(seed)
+    torch.manual_seed(seed)   # the engine samples with torch: the same design every run
     sl = slots(config, ds.input_shape)
     blocks = [str(rng.choice([c for c in s.candidates if c != "skip"])) for s in sl]
     w_bits = [int(rng.choice(config.bits.weights)) for _ in sl]
@@ -55,14 +56,14 @@ def efficiency(design, period_cycles: float) -> float:
     return macs / (pes * period_cycles)   # MACs x FPS / (PEs x clock), with FPS = clock / period
 
 
-def chunk_rows(design, cost) -> list[str]:
+def chunk_rows(design, cost, period: int) -> list[str]:
     rows = []
     for i, chunk in enumerate(design.accelerator.chunks):
         idx = [j for j in range(len(design.layers)) if design.chunk_of(j) == i]
         macs = sum(design.layers[j].macs for j in idx)
         dram = float(np.sum(cost.layer_dram[idx]))
         rows.append(f"  chunk {i}: {chunk.rows}x{chunk.cols} {chunk.dataflow}, {len(idx)} layers, "
-                    f"{cost.chunk_cycles[i]} cycles, MAC utilisation {macs / (chunk.rows * chunk.cols * cost.period):.1%} "
+                    f"{cost.chunk_cycles[i]} cycles, MAC utilisation {macs / (chunk.rows * chunk.cols * period):.1%} "
                     f"of the period, DRAM-only {dram / cost.chunk_cycles[i]:.0%} of its cycles")
     return rows
 
@@ -91,13 +92,13 @@ def main() -> None:
     designs = [preset_design(d, target, args.seed) for d in PRESETS] + [load_design(d) for d in args.design]
     for design in designs:
         cost = evaluate(design)
-        cost.period = int(cost.chunk_cycles.max())
+        period = int(cost.chunk_cycles.max())
         pes = sum(c.rows * c.cols for c in design.accelerator.chunks)
         print(f"{design.name}: {len(design.layers)} layers, {len(design.accelerator.chunks)} chunks, {pes} PEs, "
               f"{design.accelerator.clock_mhz:g} MHz, {cost.fps:.0f} FPS; model efficiency "
-              f"{efficiency(design, cost.period):.1%}, DRAM-only {cost.layer_dram.sum() / cost.layer_cycles.sum():.0%} "
+              f"{efficiency(design, period):.1%}, DRAM-only {cost.layer_dram.sum() / cost.layer_cycles.sum():.0%} "
               f"of all layer cycles")
-        print("\n".join(chunk_rows(design, cost)))
+        print("\n".join(chunk_rows(design, cost, period)))
         if args.sim:
             period, note = simulated_period(design)
             print(f"  RTL: {note}" if period is None else
