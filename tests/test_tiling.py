@@ -12,7 +12,7 @@ import torch
 from codesign.backend import verilog
 from codesign.backend.ir import lower
 from codesign.cost import chunk_arrays, evaluate, layer_arrays
-from codesign.cost.model import (READ_HANDSHAKE, WRITE_HANDSHAKE, MemoryTiming, array_cycles, layer_cycles,
+from codesign.cost.model import (MemoryTiming, array_cycles, layer_cycles,
                                  transfer_cycles, vector_cycles)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
@@ -23,8 +23,8 @@ MEMORY = MemoryTiming(read_latency=32, write_latency=16, beat_cycles=2)
 
 def row_cycles(f: dict, chunk, bpc: int) -> int:
     """One table row as the engine runs it: its flagged transfers one after another, its compute."""
-    read = lambda n: int(transfer_cycles(n, bpc, READ_HANDSHAKE + MEMORY.read_latency, MEMORY.beat_cycles))  # noqa: E731
-    write = lambda n: int(transfer_cycles(n, bpc, WRITE_HANDSHAKE + MEMORY.write_latency, MEMORY.beat_cycles))  # noqa: E731
+    read = lambda n: int(transfer_cycles(n, bpc, MEMORY.read_latency, MEMORY.beat_cycles))  # noqa: E731
+    write = lambda n: int(transfer_cycles(n, bpc, MEMORY.write_latency, MEMORY.beat_cycles, write=True))  # noqa: E731
     flags, ws = f["flags"], chunk.dataflow == "ws"
     cycles = (f["num_in"] * read(f["in_bytes"]) if flags & verilog.LOAD_IN else 0) \
         + (read(f["param_bytes"]) if flags & verilog.LOAD_PARAMS else 0) \

@@ -21,7 +21,7 @@ import jinja2
 import codesign
 from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
-from codesign.cost.model import BURST_BYTES, band_geometry
+from codesign.cost.model import BURST_BYTES, band_geometry, dma_outstanding
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint, chunk_units
 from codesign.driver import regmap
@@ -223,7 +223,7 @@ def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Pat
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              keep_trailing_newline=True, trim_blocks=True, lstrip_blocks=False)
     ctx = dict(ir=ir, chunks=chunks, n_fields=len(FIELDS), lut_mult_bits=LUT_MULT_MAX_BITS, axi_size=int(math.log2(ir.axi_bytes)),
-               burst_beats=burst_beats(ir.axi_bytes), target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [REGS_FILE, f"{TOP_NAME}.v"])
+               burst_beats=burst_beats(ir.axi_bytes), dma_outstanding=int(dma_outstanding(ir.axi_bytes)), target=target, top=TOP_NAME, rtl_files=RTL_MODULES + [REGS_FILE, f"{TOP_NAME}.v"])
     for template, name in (("accel_params.vh.j2", "accel_params.vh"), ("accel_top.v.j2", f"{TOP_NAME}.v"),
                            ("vivado.tcl.j2", "vivado.tcl"), ("block_design.tcl.j2", "block_design.tcl")):
         (out_dir / name).write_text(env.get_template(template).render(**ctx))

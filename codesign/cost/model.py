@@ -25,12 +25,16 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   load each input tensor, then the layer's parameter block (weights padded to 64 bytes, then 8
   bytes per output channel; ADD_HEAD_BYTES more for add), compute, drain (OS: the last fold's R rows of
   results through the requantisers), store the output. Each AXI transfer (`transfer_cycles`)
-  moves 64-byte bursts, one at a time, of `bytes_per_cycle`-byte beats: DMA_OVERHEAD cycles to
-  start and finish it, and per burst its beats (beat_cycles apart: the memory's bandwidth cap)
-  plus READ_HANDSHAKE + the memory's read latency (AR to first R beat), or WRITE_HANDSHAKE + its
-  write latency (last W beat to B). The memory's timing (`MemoryTiming`) comes from the target
-  file (`memory_timing`); these constants are the DMA's (templates/verilog/rtl/axi_dma.v), and
-  tests/test_rtl_sim.py holds the sum to the RTL's counters under several memory timings.
+  moves 64-byte bursts of `bytes_per_cycle`-byte beats with up to `dma_outstanding` bursts in
+  flight (DMA_WINDOW_BEATS beats): DMA_OVERHEAD cycles to start and finish it, READ_HANDSHAKE
+  (WRITE_HANDSHAKE) cycles to its first address (first W beat), the memory's read (write)
+  latency, then the beats, beat_cycles apart, as one stream while the window hides the latency;
+  otherwise each group of `dma_outstanding` bursts takes (burst beats - 1) x beat_cycles + the
+  latency + READ_TURN (WRITE_TURN): the cycles from a burst's last R beat (its B response) to the
+  first beat of the burst that reuses its place in the window. The memory's timing
+  (`MemoryTiming`) comes from the target file (`memory_timing`); these constants are the DMA's
+  (templates/verilog/rtl/axi_dma.v), and tests/test_rtl_sim.py holds the sum to the RTL's
+  counters under several memory timings, latencies below and above what the window hides.
   Activations go back to DRAM after every layer; there is no overlap of transfers and compute.
   With random backpressure the RTL takes at least these cycles and at most these plus one
   cycle per stalled handshake (the simulated memory counts them), the bound `codesign sim` checks.
@@ -57,8 +61,11 @@ FOLD_OVERHEAD = 3    # cycles per fold beyond SCALE-Sim's P: the block RAM's rea
 LAYER_OVERHEAD = 5   # cycles per GEMM layer: controller start/end, the requantiser pipeline
 VECTOR_OVERHEAD = 6  # the same for a pool/add layer on the vector lanes (one more: the buffer's registered read)
 DMA_OVERHEAD = 3     # cycles to start one AXI transfer (a tensor or a parameter block) and see it done
-READ_HANDSHAKE = 1   # per read burst: the cycle axi_dma takes to raise ARVALID
-WRITE_HANDSHAKE = 2  # per write burst: the cycle to raise AWVALID, the cycle from AW to the first W beat
+READ_HANDSHAKE = 1   # per read transfer: the cycle axi_dma takes to raise its first ARVALID
+WRITE_HANDSHAKE = 2  # per write transfer: the cycle to raise AWVALID, the one more the first W beat takes (the buffer's read)
+READ_TURN = 1        # from a read burst's last R beat to the AR handshake of the burst that takes its window place
+WRITE_TURN = 2       # from a B response to the first W beat of the burst that takes its window place
+DMA_WINDOW_BEATS = 64  # beats in flight: dma_outstanding = 64 / beats per burst (8 bursts at 64 bits, 16 at 128)
 BURST_BYTES = 64     # one AXI burst moves one 64-byte block (the IR aligns every region to it)
 PARAM_BYTES_PER_CHANNEL = 8  # int32 bias, uint16 multiplier, uint8 shift, 1 pad byte
 ADD_HEAD_BYTES = 16  # an add's two int16 input multipliers, padded to one beat of the widest (128-bit) AXI port,
@@ -180,13 +187,29 @@ def memory_timing(target) -> MemoryTiming:
                         beat_cycles=max(1, -(-beat_bytes // max(1, int(target.dram_bytes_per_cycle)))))
 
 
-def transfer_cycles(nbytes, bytes_per_cycle, burst_overhead, beat_cycles=1):
-    """Cycles of one AXI transfer of nbytes (0 bytes: no transfer): bursts of BURST_BYTES, one at
-    a time, each burst_overhead cycles plus its beats, beat_cycles apart."""
-    xp = _xp(nbytes)
+def dma_outstanding(bytes_per_cycle):
+    """Bursts axi_dma keeps in flight (its N_OUT): DMA_WINDOW_BEATS beats of bytes_per_cycle bytes."""
+    return maximum(DMA_WINDOW_BEATS * bytes_per_cycle // BURST_BYTES, 1)
+
+
+def transfer_cycles(nbytes, bytes_per_cycle, latency, beat_cycles=1, write=False):
+    """Cycles of one AXI transfer of nbytes (0 bytes: no transfer), a read or a write: bursts of
+    BURST_BYTES, up to dma_outstanding in flight, the memory's latency and beats beat_cycles apart.
+
+    The first beats of bursts i = q N + r come at q x period + r x (burst beats x beat_cycles)
+    after the first one: a steady stream while N bursts' beats cover the latency, else one group
+    of N bursts per period (a burst's last beat, the turn, the latency of the burst N later)."""
+    g = beat_cycles
     beats, bursts = ceil_div(nbytes, bytes_per_cycle), ceil_div(nbytes, BURST_BYTES)
-    cycles = beats + (beat_cycles - 1) * (beats - bursts) + burst_overhead * bursts + DMA_OVERHEAD
-    return xp.where(nbytes > 0, cycles, 0)
+    per_burst = BURST_BYTES // bytes_per_cycle
+    n_out = dma_outstanding(bytes_per_cycle)
+    lead, turn = (WRITE_HANDSHAKE, WRITE_TURN) if write else (READ_HANDSHAKE, READ_TURN)
+    period = maximum(n_out * per_burst * g, (per_burst - 1) * g + latency + turn)
+    before = maximum(bursts - 1, 0)            # the bursts before the last one
+    tail = beats - before * per_burst          # the last burst's beats
+    cycles = (DMA_OVERHEAD + lead + latency + 1 + (tail - 1) * g
+              + (before % n_out) * per_burst * g + (before // n_out) * period)
+    return _xp(nbytes).where(nbytes > 0, cycles, 0)
 
 
 def dram_bytes_per_cycle(target) -> int:
@@ -283,10 +306,8 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     S, B, bh = plan["slices"], plan["bands"], plan["band_rows"]
     wo = weights_outer & (S > 1) & (B > 1)
     n_in = num_inputs(L)
-    read = lambda n: transfer_cycles(n, bytes_per_cycle, READ_HANDSHAKE + memory.read_latency,  # noqa: E731
-                                     memory.beat_cycles)
-    write = lambda n: transfer_cycles(n, bytes_per_cycle, WRITE_HANDSHAKE + memory.write_latency,  # noqa: E731
-                                      memory.beat_cycles)
+    read = lambda n: transfer_cycles(n, bytes_per_cycle, memory.read_latency, memory.beat_cycles)  # noqa: E731
+    write = lambda n: transfer_cycles(n, bytes_per_cycle, memory.write_latency, memory.beat_cycles, write=True)  # noqa: E731
 
     chans = L.n * L.g
     last_ch = chans - (S - 1) * plan["slice_ch"]
