@@ -17,7 +17,8 @@ from codesign.backend.sim import simulate
 
 ROOT = Path(__file__).resolve().parents[1]
 # (read latency, write latency, beat cycles, stall %); None: the target file's
-SETTINGS = [(1, 1, 1, 0), (2, 2, 1, 0), (None, None, None, 0), (64, 32, 1, 0), (None, None, 2, 0), (8, 8, 4, 0),
+SETTINGS = [(1, 1, 1, 0), (2, 2, 1, 0), (None, None, None, 0), (64, 32, 1, 0), (100, 80, 1, 0), (150, 130, 2, 0),
+            (None, None, 2, 0), (8, 8, 4, 0),
             (None, None, None, 10), (None, None, None, 30), (None, None, None, 60), (64, 32, 2, 30)]
 
 
