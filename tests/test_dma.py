@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 from codesign.cost.model import transfer_cycles
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +35,10 @@ def test_dma_against_axiram(tmp_path):
     seed = run_seed()
     print(f"backpressure seed {seed}")
     (io / "job.json").write_text(json.dumps({"db": DB, "exact": EXACT, "seed": seed, "random": 40}))
-    run_test(tmp_path / "build", "tb_dma", "tb_dma", io, env={"CODESIGN_SIM_IO": str(io)})
+    try:
+        run_test(tmp_path / "build", "tb_dma", "tb_dma", io, env={"CODESIGN_SIM_IO": str(io)})
+    except SystemExit:   # the cocotb test failed: an AxiRam protocol assertion (4 KB, WLAST), an exception
+        pytest.fail("the cocotb DMA test failed:\n" + "\n".join((io / "sim.log").read_text().splitlines()[-30:]))
     res = json.loads((io / "result.json").read_text())
 
     assert res["mismatches"] == [] and res["violations"] == []
