@@ -139,6 +139,16 @@ def test_single_chunk_example(tmp_path):
 
 
 @pytest.mark.slow
+def test_dram_slower_than_the_port(tmp_path):
+    """ulx3s: SDRAM at 3 bytes a cycle behind a 64-bit port, a beat every 3 cycles: the model
+    prices full 8-byte beats at that rate (not 3-byte beats, each 3 cycles)."""
+    generate(EXAMPLES / "single_chunk_os_int8.json", tmp_path / "hw", "ulx3s")
+    design = load_design(tmp_path / "hw" / "design.json")
+    assert design.accelerator.target == "ulx3s"
+    simulate_memories(tmp_path / "hw", design, MEMORIES[:1], frames=2)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("index", range(RANDOM_DESIGNS))
 def test_random_design(tmp_path, index):
     """Random design `index` of this run (seed CODESIGN_SEED + index), under one of the memories."""

@@ -213,8 +213,10 @@ def transfer_cycles(nbytes, bytes_per_cycle, latency, beat_cycles=1, write=False
 
 
 def dram_bytes_per_cycle(target) -> int:
-    """Whole bytes per accelerator cycle: the AXI port width, capped by the DRAM's bandwidth."""
-    return max(1, min(target.axi_data_bits // 8, int(target.dram_bytes_per_cycle)))
+    """Bytes of one AXI beat, what `transfer_cycles` takes as bytes_per_cycle: the port's width.
+    A DRAM slower than the port is `memory_timing`'s beat_cycles (a beat every that many cycles);
+    capping the beat here as well counted the cap twice (ulx3s: 3-byte beats, each 3 cycles)."""
+    return target.axi_data_bits // 8
 
 
 def align(x):
