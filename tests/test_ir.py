@@ -41,17 +41,23 @@ def test_dram_image_decodes_to_the_params(example_path):
         np.testing.assert_array_equal(rec["mult"], p["mult"])
         np.testing.assert_array_equal(rec["shift"], p["shift"])
         if "w" in p:
-            # the fold layout: per group and tile of w_cols filters, tap k of filter n0 + j at k * nv + j
-            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + p["w"].size]), np.int8)
-            filters = p["w"].reshape(job.g, job.n, job.k)
+            # the fold layout: per tile of w_cols filters, tap k of filter n0 + j at k * nv + j; a
+            # depthwise layer's filter n0 + j has its taps t at k = t * kc + j (its input channel in
+            # the fold's window of kc channels) and zeros at the other kc - 1 channels of each tap
+            filters = p["w"].reshape(job.n, -1)
+            taps = filters.shape[1]
+            kc = job.k // taps
+            assert job.g == 1 and job.k == (taps * min(job.w_cols, oc) if job.kind == "dwconv" else taps)
+            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + job.n * job.k]), np.int8)
             at = 0
-            for g in range(job.g):
-                for n0 in range(0, job.n, job.w_cols):
-                    nv = min(job.w_cols, job.n - n0)
-                    for k in range(job.k):
-                        np.testing.assert_array_equal(raw[at + k * nv:at + (k + 1) * nv], filters[g, n0:n0 + nv, k])
-                    at += job.k * nv
-            assert at == p["w"].size
+            for n0 in range(0, job.n, job.w_cols):
+                nv = min(job.w_cols, job.n - n0)
+                for k in range(job.k):
+                    t, c = divmod(k, kc)
+                    want = [filters[n0 + j, t] if job.kind != "dwconv" or c == j else 0 for j in range(nv)]
+                    np.testing.assert_array_equal(raw[at + k * nv:at + (k + 1) * nv], want)
+                at += job.k * nv
+            assert at == job.n * job.k
             np.testing.assert_array_equal(rec["bias"], p["bias"])
         if job.kind == "add":
             np.testing.assert_array_equal(np.frombuffer(bytes(mem[job.param_addr:job.param_addr + 4]), "<i2"),

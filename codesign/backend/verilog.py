@@ -72,7 +72,7 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
     addresses and loop counts only; every duration is the hardware's own (chunk_engine.v)."""
     geo = layer_geometry(job)
     in_c, pad, stride = geo["in_c"], geo["pad"], geo["stride"]
-    kc = 1 if job.kind == "dwconv" else in_c
+    kc = job.k // job.kernel ** 2 if job.kind == "dwconv" else in_c   # depthwise: the fold's kc input channels
     row_stride = geo["in_w"] * in_c
     oh, ow, oc = job.out_shape
     h, w, c = job.in_shape
@@ -144,10 +144,9 @@ def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
     wbytes = align(ch * job.k)
     f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
              rec_off=wbytes, wr_off=f["out_off"] + c0)
+    f.update(n=ch, nfolds=ceil_div(ch, cols))
     if job.kind == "dwconv":
-        f.update(g=ch, base0=f["base0"] + c0)
-    else:
-        f.update(n=ch, nfolds=ceil_div(ch, cols))
+        f.update(base0=f["base0"] + c0)
 
 
 def row_flags(job: LayerJob, b: int, s: int) -> int:

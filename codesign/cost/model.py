@@ -44,7 +44,7 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -120,6 +120,7 @@ class LayerArrays:
     stride: object = 1
     pad: object = 0
     band_ok: object = 0
+    dw: object = 0       # 1 for a depthwise layer (G = channels GEMMs of M x 1 x taps; `engine_view` lowers it)
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
         conv = (lambda v: torch.as_tensor(np.asarray(v), device=device)) if xp_name == "torch" \
@@ -128,6 +129,21 @@ class LayerArrays:
 
     def select(self, idx) -> "LayerArrays":
         return LayerArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+
+
+def engine_view(L: LayerArrays, cols) -> LayerArrays:
+    """The layers as the array runs them on C columns (broadcast against cols). A depthwise layer
+    of ch channels becomes one dense GEMM of N = ch output channels and K = taps x kc, kc = min(C, ch):
+    the fold of columns n0 .. n0 + C - 1 reduces over the taps of input channels n0 .. n0 + kc - 1
+    with block-diagonal weights (W[(t, c'), j] = w[n0 + j, t] if c' == j else 0), so that C channels
+    run per fold instead of one; zero weights add exactly 0. Its parameter block grows to those
+    weights. Other layers are unchanged; the result has dw 0 (a second call changes nothing)."""
+    xp = _xp(L.g, cols)
+    dw = L.dw > 0
+    chans = L.n * L.g
+    k = xp.where(dw, L.k * minimum(cols, maximum(L.g, 1)), L.k)
+    w_bytes = xp.where(dw, align(chans * k) + PARAM_BYTES_PER_CHANNEL * chans, L.w_bytes)
+    return replace(L, n=xp.where(dw, chans, L.n), k=k, g=xp.where(dw, 1, L.g), w_bytes=w_bytes, dw=xp.where(dw, 0, L.dw))
 
 
 def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):
@@ -223,6 +239,7 @@ def tile_plan(L: LayerArrays, cols, act_buf_bytes, wgt_buf_bytes) -> dict:
     that make both a band's output and its input step whole bursts (so every band's transfers
     start burst-aligned, and all inner bands have the same lead), and band_rows * stride >= pad
     (only the first band meets the top padding)."""
+    L = engine_view(L, cols)
     xp = _xp(L.m, cols, act_buf_bytes, wgt_buf_bytes)
     gemm = L.g > 0
     chans = L.n * L.g
@@ -276,7 +293,7 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
 
     Returns (total, compute, dram) cycles, each broadcast to the common shape.
     """
-    L = layers
+    L = engine_view(layers, cols)
     xp = _xp(L.m, rows, cols, act_buf_bytes)
     gemm = L.g > 0
     plan = tile_plan(L, cols, act_buf_bytes, wgt_buf_bytes)

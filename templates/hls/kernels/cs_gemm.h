@@ -1,8 +1,10 @@
 // codesign HLS kernel library: the GEMM engine of a chunk, one per dataflow.
 //
 // A layer is a GEMM in SCALE-Sim's convention: G groups of an M x N output with reduction K
-// (conv: M pixels, N filters, K = kh*kw*Cin; depthwise: G = channels, N = 1; fc: M = 1), with
-// im2col done on the fly by the Pixel / Tap walkers. Folds, in the RTL's order:
+// (conv: M pixels, N filters, K = kh*kw*Cin; fc: M = 1; depthwise as the dense GEMM of
+// codesign.cost.model.engine_view: N = channels, K = kh*kw*kc, block-diagonal weights, the N tile
+// n0's reduction over input channels n0 .. n0 + kc - 1), with im2col done on the fly by the Pixel /
+// Tap walkers. Folds, in the RTL's order:
 //   OS: (g, M tile of R pixels, N tile of C channels): K steps at II=1 (at least R), during
 //       whose first R steps the previous fold's R x C results leave through the C requantiser
 //       lanes, a row a cycle (the RTL's overlap); the last fold's drain follows the last fold;
@@ -44,7 +46,6 @@ template <class C> struct gemm_engine<C, DF_OS> {
         bool pending = false;
         CS_LABEL(OS_GROUP) for (int g = 0; g < d.g; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_G
-            const int chan = (d.kind == OP_DWCONV) ? g : 0;
             Pixel px[C::ROWS];
 #pragma HLS ARRAY_PARTITION variable=px complete
             px[0] = first_pixel(d);
@@ -57,7 +58,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_M_TILES
                 CS_LABEL(OS_N_TILE) for (int n0 = 0; n0 < d.n; n0 += C::COLS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_N_TILES
-                    fold(d, act, wgt, rec, out, px, g, chan, m0, n0, sum, q, prev, pending);
+                    fold(d, act, wgt, rec, out, px, g, (d.kind == OP_DWCONV) ? n0 : 0, m0, n0, sum, q, prev, pending);
                     pending = true;
                 }
                 for (int r = 0; r < C::ROWS; r++) {
@@ -157,7 +158,6 @@ template <class C> struct gemm_engine<C, DF_WS> {
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=1
         CS_LABEL(WS_GROUP) for (int g = 0; g < d.g; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_G
-            const int chan = (d.kind == OP_DWCONV) ? g : 0;
             CS_LABEL(WS_N_TILE) for (int n0 = 0; n0 < d.n; n0 += C::COLS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_N_TILES
                 Record q[C::COLS];
@@ -169,7 +169,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
                 Tap t = first_tap();
                 CS_LABEL(WS_K_TILE) for (int k0 = 0; k0 < d.k; k0 += C::ROWS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_K_TILES
-                    fold(d, act, wgt, q, out, acc, t, g, chan, n0, k0);
+                    fold(d, act, wgt, q, out, acc, t, g, (d.kind == OP_DWCONV) ? n0 : 0, n0, k0);
                 }
             }
         }

@@ -144,9 +144,9 @@ module chunk_engine #(
                 if (((k >> b) & 1) != 0) times_const = times_const + (x << b);
         end
     endfunction
-    // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise)
+    // columns of the fold whose first is n0_ (the weight block's row length)
     function [31:0] nv_of(input [31:0] n0_);
-        nv_of = is_dw ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
+        nv_of = (N - n0_ < C) ? N - n0_ : C;
     endfunction
 
     // ---------------------------------------------------------------- control
@@ -184,7 +184,12 @@ module chunk_engine #(
     reg [3:0] out_tok;
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
-    wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
+    wire [31:0] ch_base = n0;   // output channel of column 0
+    // a depthwise layer runs as one dense GEMM (codesign.cost.model.engine_view): the fold of
+    // columns n0 .. reduces over input channels n0 .. n0 + kc - 1, so its reduction walker starts
+    // at channel offset n0 (the next fold's: goff_next); other layers' start at 0
+    wire [31:0] n0_next = (nf + 1 < nfolds) ? n0 + C : 32'd0;
+    wire [31:0] goff_next = is_dw ? n0_next : 32'd0;
 
     // ---- row walkers: row i reads its operand i cycles after row 0 (the array's skew), from its
     // own registered state, one step from row i-1's: OS rows hold consecutive output pixels
@@ -264,7 +269,7 @@ module chunk_engine #(
             assign col_n[gj] = n_r;
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire ok = col_v[gj] && (is_dw ? (gj == 0) : (col_n[gj] < N));
+        wire ok = col_v[gj] && (col_n[gj] < N);
         // the weight byte: the buffer's output, delayed gj cycles
         wire [7:0] b_q;
         delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
@@ -334,13 +339,9 @@ module chunk_engine #(
     // the records: every bank reads word rec_row, the channel tile of the value entering the
     // requantisers two cycles later (the walker's tile; the fold's, or the drain's); the block
     // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
-    // A depthwise layer's lane 0 takes bank g mod C (rec_sel).
-    reg [31:0] gdiv, gmod, d_crow, d_gmod, rec_sel;
-    wire [31:0] ch_row = is_dw ? gdiv : nf;
+    reg [31:0] d_crow;
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = in_vec ? c0row : (early ? ch_row : d_crow);
-    always @(posedge clk) rec_sel <= early ? gmod : d_gmod;
-    wire _unused_sel = &{1'b0, rec_sel};
+    wire [31:0] rec_row = in_vec ? c0row : (early ? nf : d_crow);
 
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
         reg rq_valid, rq_valid_q;
@@ -350,12 +351,12 @@ module chunk_engine #(
         assign rq_pending[gj] = s1_v | rq_valid | rq_valid_q | wr_valid[gj];
         // ---- OS drain lane
         wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
-        wire d_valid = d_busy && (d_m0 + d_row < M) && (is_dw ? gj == 0 : d_ch + gj < N);
+        wire d_valid = d_busy && (d_m0 + d_row < M) && (d_ch + gj < N);
         // ---- WS lane
         wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
         wire [ACC_AW-1:0] acc_idx = lane_p[ACC_AW-1:0];
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
-        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
+        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (ch_base + gj < N);
         // ---- vector lane
         wire [31:0] e_c = s1_c0 + gj;
         wire e_in = s1_in;
@@ -402,7 +403,7 @@ module chunk_engine #(
         // lane's bank in the cycle its value enters rq_acc
         reg [63:0] rec;
         always @(posedge clk)
-            rec <= (gj == 0 && is_dw) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
+            rec <= rec_q[gj*64 +: 64];
         wire [31:0] bias = rec[31:0];
         wire [15:0] mult = rec[47:32];
         wire [7:0] shift = rec[55:48];
@@ -501,8 +502,7 @@ module chunk_engine #(
                 d_m0 <= m0;
                 d_ch <= ch_base;
                 d_addr <= wr_off + obase + ch_base;
-                d_crow <= is_dw ? gdiv : nf;
-                d_gmod <= gmod;
+                d_crow <= nf;
                 d_last <= last_fold;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
@@ -538,7 +538,7 @@ module chunk_engine #(
                         state <= S_DMA_GO;
                     end else begin   // the operands are in: compute
                         tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
-                        wbase <= 0; wbase_g <= 0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
+                        wbase <= 0; wbase_g <= 0; obase <= 0; c0row <= 0;
                         nv <= nv_of(0); wk <= 0; wra <= WS ? times_const(nv_of(0), R - 1) : 0;
                         pix0 <= pix_init(base0); pixw <= pix_init(base0);
                         kst0 <= k_init(0); kw_s <= k_init(0);
@@ -556,23 +556,21 @@ module chunk_engine #(
                     if (fold_done) begin
                         tc <= 0;
                         pixw <= pix_init(base0);
-                        kw_s <= k_init(g);
+                        kw_s <= k_init(goff_next);
                         if (last_fold) state <= S_GEMM_TAIL;
                         if (WS) begin
                             if (kf + 1 < kfolds) begin
                                 kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(row_ks[R-1]);
                                 wk <= wk + times_const(nv, R); wra <= wk + times_const(nv, 2 * R - 1);
                             end else begin
-                                kf <= 0; k0 <= 0; kst0 <= k_init(g);
+                                kf <= 0; k0 <= 0; kst0 <= k_init(goff_next);
                                 if (nf + 1 < nfolds) begin
                                     nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
                                     nv <= nv_of(n0 + C); wk <= wbase + ck; wra <= wbase + ck + times_const(nv_of(n0 + C), R - 1);
                                 end else begin
                                     nf <= 0; n0 <= 0; g <= g + 1; wbase_g <= wbase_g + K;
-                                    wbase <= wbase_g + K; kst0 <= k_init(g + 1);
+                                    wbase <= wbase_g + K;
                                     nv <= nv_of(0); wk <= wbase_g + K; wra <= wbase_g + K + times_const(nv_of(0), R - 1);
-                                    gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
-                                    if (gmod + 1 == C) gdiv <= gdiv + 1;
                                 end
                             end
                         end else begin
@@ -587,9 +585,7 @@ module chunk_engine #(
                                 end else begin
                                     mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(base0);
                                     g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
-                                    wra <= wbase_g + K; kw_s <= k_init(g + 1);
-                                    gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
-                                    if (gmod + 1 == C) gdiv <= gdiv + 1;
+                                    wra <= wbase_g + K;
                                 end
                             end
                         end
