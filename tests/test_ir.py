@@ -41,23 +41,26 @@ def test_dram_image_decodes_to_the_params(example_path):
         np.testing.assert_array_equal(rec["mult"], p["mult"])
         np.testing.assert_array_equal(rec["shift"], p["shift"])
         if "w" in p:
-            # the fold layout: per tile of w_cols filters, tap k of filter n0 + j at k * nv + j; a
-            # depthwise layer's filter n0 + j has its taps t at k = t * kc + j (its input channel in
-            # the fold's window of kc channels) and zeros at the other kc - 1 channels of each tap
+            # the fold layout: per tile of w_cols filters, row r of filter n0 + j at r * nv + j. Rows
+            # are the filter's K taps; a depthwise layer's on WS are its dense K = taps * kc (tap t
+            # at row t * kc + j: its input channel in the fold's window of kc channels, zeros at the
+            # window's other channels), on OS its taps alone (the engine spreads them)
             filters = p["w"].reshape(job.n, -1)
             taps = filters.shape[1]
             kc = job.k // taps
+            dense = job.kind == "dwconv" and design.accelerator.chunks[job.chunk].dataflow == "ws"
             assert job.g == 1 and job.k == (taps * min(job.w_cols, oc) if job.kind == "dwconv" else taps)
-            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + job.n * job.k]), np.int8)
+            assert job.w_row == (job.k if dense or job.kind != "dwconv" else taps)
+            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + job.n * job.w_row]), np.int8)
             at = 0
             for n0 in range(0, job.n, job.w_cols):
                 nv = min(job.w_cols, job.n - n0)
-                for k in range(job.k):
-                    t, c = divmod(k, kc)
-                    want = [filters[n0 + j, t] if job.kind != "dwconv" or c == j else 0 for j in range(nv)]
-                    np.testing.assert_array_equal(raw[at + k * nv:at + (k + 1) * nv], want)
-                at += job.k * nv
-            assert at == job.n * job.k
+                for r in range(job.w_row):
+                    t, c = divmod(r, kc) if dense else (r, None)
+                    want = [filters[n0 + j, t] if c in (None, j) else 0 for j in range(nv)]
+                    np.testing.assert_array_equal(raw[at + r * nv:at + (r + 1) * nv], want)
+                at += job.w_row * nv
+            assert at == job.n * job.w_row
             np.testing.assert_array_equal(rec["bias"], p["bias"])
         if job.kind == "add":
             np.testing.assert_array_equal(np.frombuffer(bytes(mem[job.param_addr:job.param_addr + 4]), "<i2"),

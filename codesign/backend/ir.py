@@ -82,6 +82,7 @@ class LayerJob(BaseModel):
     weight_bytes: int       # bytes of weights before the records (0 for pool/add)
     record_addr: int        # address of the first per-channel record (of the first slice)
     w_cols: int             # the chunk's columns: the weight block's fold width (fold_layout)
+    w_row: int              # weight bytes per output channel (K; a depthwise layer on OS: its taps, engine_weights)
     # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
     # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
     # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers
@@ -118,19 +119,19 @@ def lower(design: DesignPoint) -> HardwareIR:
     target = load_target(design.accelerator.target)
     cost = evaluate(design, target)
     arrays, ch = layer_arrays(design), chunk_arrays(design)
-    plan = {k: np.asarray(v) for k, v in tile_plan(arrays, ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"]).items()}
-    arrays = engine_view(arrays, ch["cols"])   # the GEMM each layer runs on its chunk (depthwise: dense, block-diagonal)
+    plan = {k: np.asarray(v) for k, v in tile_plan(arrays, ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"]).items()}
+    arrays = engine_view(arrays, ch["cols"], ch["ws"])   # the GEMM each layer runs on its chunk (depthwise: dense, block-diagonal)
     addr = 0
     param_addrs = []
     for i, layer in enumerate(design.layers):
         oc = layer.out_shape[2]
-        weight_bytes = align(int(arrays.n[i] * arrays.k[i] * arrays.g[i])) if layer.kind in GEMM_KINDS else \
+        weight_bytes = align(int(arrays.n[i] * arrays.w_row[i] * arrays.g[i])) if layer.kind in GEMM_KINDS else \
             (ADD_HEAD_BYTES if layer.kind == "add" else 0)
         size = weight_bytes + PARAM_RECORD.itemsize * oc
         stride = size
         if plan["slices"][i] > 1:
             sl = int(plan["slice_ch"][i])
-            weight_bytes = align(sl * arrays.k[i])
+            weight_bytes = align(sl * int(arrays.w_row[i]))
             stride = align(int(slice_param_bytes(arrays.select(i), sl)))
             size = (int(plan["slices"][i]) - 1) * stride + int(slice_param_bytes(arrays.select(i), oc - (int(plan["slices"][i]) - 1) * sl))
         param_addrs.append((addr, weight_bytes, stride))
@@ -162,7 +163,7 @@ def lower(design: DesignPoint) -> HardwareIR:
             slice_ch=int(plan["slice_ch"][i]) if slices > 1 else layer.out_shape[2], slices=slices,
             slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
             weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
-            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols,
+            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols, w_row=int(arrays.w_row[i]) if g else 0,
             predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
     chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,
                        dataflow=c.dataflow, mult_bits=c.mult_bits, act_buf_bytes=c.act_buf_kib * 1024,
@@ -183,12 +184,13 @@ def fold_layout(w: np.ndarray, cols: int) -> np.ndarray:
 
 
 def engine_weights(job: LayerJob, p: dict, c0: int, c1: int) -> np.ndarray:
-    """Output channels c0 .. c1 - 1 as the array reduces them, a (c1 - c0) x K array: a conv's or
-    fc's filters; a depthwise channel c's taps spread block-diagonally (codesign.cost.model.engine_view):
-    tap t at reduction index t * kc + (c - c0) mod C, zeros elsewhere."""
+    """Output channels c0 .. c1 - 1 as the parameter block holds them, a (c1 - c0) x w_row array: a
+    conv's or fc's filters, a depthwise layer's taps on OS; on WS a depthwise channel c's taps spread
+    block-diagonally over K (codesign.cost.model.engine_view): tap t at reduction index
+    t * kc + (c - c0) mod C, zeros elsewhere."""
     oc = job.out_shape[2]
     w = np.asarray(p["w"]).astype(np.int64).reshape(oc, -1)[c0:c1]
-    if job.kind != "dwconv":
+    if job.kind != "dwconv" or job.w_row == w.shape[1]:
         return w
     taps = w.shape[1]
     dense = np.zeros((c1 - c0, taps, job.k // taps), np.int64)
@@ -205,7 +207,7 @@ def param_block(job: LayerJob, p: dict) -> bytes:
         for c0 in range(0, oc, job.slice_ch):
             c1 = min(c0 + job.slice_ch, oc)
             w = fold_layout(engine_weights(job, p, c0, c1), job.w_cols).astype(np.int8)
-            blocks.append(w.tobytes().ljust(align((c1 - c0) * job.k), b"\0") + records(p, c0, c1))
+            blocks.append(w.tobytes().ljust(align((c1 - c0) * job.w_row), b"\0") + records(p, c0, c1))
         return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
     head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(ADD_HEAD_BYTES, b"\0") if job.kind == "add" else b""
     return head + records(p, 0, oc)

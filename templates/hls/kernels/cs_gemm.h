@@ -3,7 +3,8 @@
 // A layer is a GEMM in SCALE-Sim's convention: G groups of an M x N output with reduction K
 // (conv: M pixels, N filters, K = kh*kw*Cin; fc: M = 1; depthwise as the dense GEMM of
 // codesign.cost.model.engine_view: N = channels, K = kh*kw*kc, block-diagonal weights, the N tile
-// n0's reduction over input channels n0 .. n0 + kc - 1), with im2col done on the fly by the Pixel /
+// n0's reduction over input channels n0 .. n0 + kc - 1; OS keeps the taps only, WS the dense
+// block), with im2col done on the fly by the Pixel /
 // Tap walkers. Folds, in the RTL's order:
 //   OS: (g, M tile of R pixels, N tile of C channels): K steps at II=1 (at least R), during
 //       whose first R steps the previous fold's R x C results leave through the C requantiser
@@ -103,7 +104,8 @@ template <class C> struct gemm_engine<C, DF_OS> {
         const int nv = fold_cols<C>(d, n0);   // the fold's weight block: byte (k, c) at k * nv + c
         for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-            wrow[c] = (g * d.n + n0) * d.k + c;
+            // the fold's block after n0 filters of K (a depthwise layer: of win_h * win_w taps) bytes
+            wrow[c] = g * d.n * d.k + n0 * ((d.kind == OP_DWCONV) ? d.win_h * d.win_w : d.k) + c;
             for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
                 acc[r][c] = 0;
@@ -126,9 +128,13 @@ template <class C> struct gemm_engine<C, DF_OS> {
 #pragma HLS UNROLL
                 a[r] = (k < d.k && m0 + r < d.m) ? operand<C>(act[r], d, px[r], t, chan) : a_t(0);
             }
+            // a depthwise layer keeps its taps only: row = the tap, column c's weight on channel c of the window
+            const bool dw = d.kind == OP_DWCONV;
+            const int row = dw ? t.ky * d.win_w + t.kx : k;
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                w[c] = (k < d.k && n0 + c < d.n) ? weight<C>(wgt[c], wrow[c] + k * nv) : w_t(0);
+                const bool on = k < d.k && n0 + c < d.n && (!dw || t.ch == c);
+                w[c] = on ? weight<C>(wgt[c], wrow[c] + row * nv) : w_t(0);
             }
             pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
             advance(t, d);

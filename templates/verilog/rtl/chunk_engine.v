@@ -249,27 +249,36 @@ module chunk_engine #(
     end endgenerate
     // ---- columns: in cycle t the weight buffer reads row kk0 of the fold (C bytes at wra, the
     // register that steps by nv a cycle); column j uses its byte j cycles later (a delay line),
-    // with its flags and N index from its own registered stage (no chain through the columns)
+    // with its flags and N index from its own registered stage (no chain through the columns).
+    // A depthwise layer on OS keeps only its taps (codesign.cost.model.engine_view): wra steps
+    // once per tap (after kc reduction steps), and column j takes its byte only in the step of
+    // channel j of the fold's window (col_c: the step's channel), the block-diagonal's zeros else.
+    wire dw_os = is_dw && (WS == 0);
     wire [31:0] col_n [0:C-1] /* verilator split_var */;
+    wire [15:0] col_c [0:C-1] /* verilator split_var */;
     wire [C-1:0] col_v, col_w;
     wire [C*WW-1:0] b_cols;
     reg  [C-1:0] w_load_q;
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
     assign col_n[0] = n0;
+    assign col_c[0] = kw_s[111:96];
     assign col_v[0] = in_gemm && (WS ? (tc < R) && (kk0 < K) : (tc < K));
     assign col_w[0] = in_gemm && WS && (tc < R);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
         if (gj > 0) begin : g_stage
             reg [31:0] n_r;
+            reg [15:0] c_r;
             reg v_r, w_r;
             always @(posedge clk) begin
                 n_r <= col_n[gj-1] + 1;
+                c_r <= col_c[gj-1];
                 {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
             end
             assign col_n[gj] = n_r;
+            assign col_c[gj] = c_r;
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire ok = col_v[gj] && (col_n[gj] < N);
+        wire ok = col_v[gj] && (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj));
         // the weight byte: the buffer's output, delayed gj cycles
         wire [7:0] b_q;
         delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
@@ -549,8 +558,9 @@ module chunk_engine #(
                 end
                 S_GEMM: begin
                     tc <= tc + 1;
-                    if (!WS) wra <= wra + nv;
-                    else if (tc < R) wra <= wra - nv;
+                    if (!WS) begin
+                        if (!(dw_os && kw_s[111:96] + 16'd1 < kc)) wra <= wra + nv;   // depthwise: once per tap
+                    end else if (tc < R) wra <= wra - nv;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
                     if (fold_done) begin
