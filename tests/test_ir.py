@@ -41,26 +41,25 @@ def test_dram_image_decodes_to_the_params(example_path):
         np.testing.assert_array_equal(rec["mult"], p["mult"])
         np.testing.assert_array_equal(rec["shift"], p["shift"])
         if "w" in p:
-            # the fold layout: per tile of w_cols filters, row r of filter n0 + j at r * nv + j. Rows
-            # are the filter's K taps; a depthwise layer's on WS are its dense K = taps * kc (tap t
-            # at row t * kc + j: its input channel in the fold's window of kc channels, zeros at the
-            # window's other channels), on OS its taps alone (the engine spreads them)
-            filters = p["w"].reshape(job.n, -1)
+            # the fold layout: per tile of w_cols filters (a depthwise layer on WS: of one channel, its
+            # G = channels GEMMs), row r of filter n0 + j at r * nv + j. The rows are the filter's taps;
+            # a depthwise layer on OS runs K = taps x min(C, channels) steps (block-diagonal weights
+            # of which only the taps are stored)
+            filters = p["w"].reshape(oc, -1)
             taps = filters.shape[1]
-            kc = job.k // taps
-            dense = job.kind == "dwconv" and design.accelerator.chunks[job.chunk].dataflow == "ws"
-            assert job.g == 1 and job.k == (taps * min(job.w_cols, oc) if job.kind == "dwconv" else taps)
-            assert job.w_row == (job.k if dense or job.kind != "dwconv" else taps)
-            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + job.n * job.w_row]), np.int8)
+            ws = design.accelerator.chunks[job.chunk].dataflow == "ws"
+            if job.kind == "dwconv":
+                assert (job.n, job.k, job.g) == ((1, taps, oc) if ws else (oc, taps * min(job.w_cols, oc), 1))
+            assert job.w_row == taps
+            tile = 1 if job.g > 1 else job.w_cols
+            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + filters.size]), np.int8)
             at = 0
-            for n0 in range(0, job.n, job.w_cols):
-                nv = min(job.w_cols, job.n - n0)
-                for r in range(job.w_row):
-                    t, c = divmod(r, kc) if dense else (r, None)
-                    want = [filters[n0 + j, t] if c in (None, j) else 0 for j in range(nv)]
-                    np.testing.assert_array_equal(raw[at + r * nv:at + (r + 1) * nv], want)
-                at += job.w_row * nv
-            assert at == job.n * job.w_row
+            for n0 in range(0, oc, tile):
+                nv = min(tile, oc - n0)
+                for r in range(taps):
+                    np.testing.assert_array_equal(raw[at + r * nv:at + (r + 1) * nv], filters[n0:n0 + nv, r])
+                at += taps * nv
+            assert at == filters.size
             np.testing.assert_array_equal(rec["bias"], p["bias"])
         if job.kind == "add":
             np.testing.assert_array_equal(np.frombuffer(bytes(mem[job.param_addr:job.param_addr + 4]), "<i2"),

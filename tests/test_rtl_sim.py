@@ -168,8 +168,9 @@ def test_random_tiled_design(tmp_path, index):
 
 
 def depthwise_design() -> DesignPoint:
-    """Depthwise layers of 11 channels on arrays of C = 4 (OS: folds of 4, 4, 3 columns), C = 8
-    (WS, stride 2: 8 then 3) and C = 16 > 11 (WS, kc = 11): each one dense block-diagonal GEMM."""
+    """Depthwise layers of 11 channels on OS arrays of C = 4 (folds of 4, 4, 3 columns) and
+    C = 16 > 11 (kc = 11), each one dense block-diagonal GEMM, and on a WS array (stride 2: one
+    GEMM per channel on column 0)."""
     def dw(i, shape, k, stride=1):
         out = ((shape[0] + 2 * (k // 2) - k) // stride + 1, (shape[1] + 2 * (k // 2) - k) // stride + 1, shape[2])
         return Layer(name=f"dw{i}", kind="dwconv", inputs=[i - 1], in_shape=shape, out_shape=out, kernel=k,
@@ -179,15 +180,15 @@ def depthwise_design() -> DesignPoint:
     layers += [dw(1, (7, 7, 11), 3), dw(2, (7, 7, 11), 5, 2), dw(3, (4, 4, 11), 3)]
     chunks = [Chunk(first_layer=0, last_layer=1, rows=3, cols=4, dataflow="os", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4),
               Chunk(first_layer=2, last_layer=2, rows=4, cols=8, dataflow="ws", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4),
-              Chunk(first_layer=3, last_layer=3, rows=2, cols=16, dataflow="ws", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4)]
+              Chunk(first_layer=3, last_layer=3, rows=2, cols=16, dataflow="os", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4)]
     return DesignPoint(name="rtl_depthwise", dataset=Dataset(name="random", input_shape=(7, 7, 3), num_classes=11),
                        layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
 
 
 def test_depthwise_layers_use_every_column(tmp_path):
-    """Depthwise layers on OS and WS arrays of C > 1 columns, channels not a multiple of C and
-    fewer than C: bit-exact, and each layer's measured cycles equal the model's (whose compute is
-    the dense GEMM's: ceil(M/R) x ceil(ch/C) OS folds of R + C + taps x kc - 2 + FOLD_OVERHEAD)."""
+    """Depthwise layers on OS arrays of C > 1 columns, channels not a multiple of C and fewer than
+    C, and on WS: bit-exact, and each layer's measured cycles equal the model's (whose OS compute
+    is the dense GEMM's: ceil(M/R) x ceil(ch/C) folds of R + C + taps x kc - 2 + FOLD_OVERHEAD)."""
     design = depthwise_design()
     cost = evaluate(design)
     design = design.model_copy(update={"predicted": cost.predicted()})

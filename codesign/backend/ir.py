@@ -82,7 +82,7 @@ class LayerJob(BaseModel):
     weight_bytes: int       # bytes of weights before the records (0 for pool/add)
     record_addr: int        # address of the first per-channel record (of the first slice)
     w_cols: int             # the chunk's columns: the weight block's fold width (fold_layout)
-    w_row: int              # weight bytes per output channel (K; a depthwise layer on OS: its taps, engine_weights)
+    w_row: int              # weight bytes per output channel (K; a depthwise layer's taps)
     # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
     # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
     # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers
@@ -183,22 +183,6 @@ def fold_layout(w: np.ndarray, cols: int) -> np.ndarray:
     return np.concatenate([w[n0:n0 + cols].T.ravel() for n0 in range(0, len(w), cols)])
 
 
-def engine_weights(job: LayerJob, p: dict, c0: int, c1: int) -> np.ndarray:
-    """Output channels c0 .. c1 - 1 as the parameter block holds them, a (c1 - c0) x w_row array: a
-    conv's or fc's filters, a depthwise layer's taps on OS; on WS a depthwise channel c's taps spread
-    block-diagonally over K (codesign.cost.model.engine_view): tap t at reduction index
-    t * kc + (c - c0) mod C, zeros elsewhere."""
-    oc = job.out_shape[2]
-    w = np.asarray(p["w"]).astype(np.int64).reshape(oc, -1)[c0:c1]
-    if job.kind != "dwconv" or job.w_row == w.shape[1]:
-        return w
-    taps = w.shape[1]
-    dense = np.zeros((c1 - c0, taps, job.k // taps), np.int64)
-    ch = np.arange(c1 - c0)
-    dense[ch, :, ch % job.w_cols] = w
-    return dense.reshape(c1 - c0, job.k)
-
-
 def param_block(job: LayerJob, p: dict) -> bytes:
     """The bytes of one layer's parameter region (see the module docstring)."""
     oc = job.out_shape[2]
@@ -206,7 +190,8 @@ def param_block(job: LayerJob, p: dict) -> bytes:
         blocks = []
         for c0 in range(0, oc, job.slice_ch):
             c1 = min(c0 + job.slice_ch, oc)
-            w = fold_layout(engine_weights(job, p, c0, c1), job.w_cols).astype(np.int8)
+            w = np.asarray(p["w"]).astype(np.int64).reshape(oc, -1)[c0:c1]
+            w = fold_layout(w, job.w_cols if job.g == 1 else 1).astype(np.int8)   # depthwise on WS: channel after channel
             blocks.append(w.tobytes().ljust(align((c1 - c0) * job.w_row), b"\0") + records(p, c0, c1))
         return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
     head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(ADD_HEAD_BYTES, b"\0") if job.kind == "add" else b""

@@ -144,9 +144,10 @@ def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
     wbytes = align(ch * job.w_row)
     f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
              rec_off=wbytes, wr_off=f["out_off"] + c0)
-    f.update(n=ch, nfolds=ceil_div(ch, cols))
-    if job.kind == "dwconv":
-        f.update(base0=f["base0"] + c0)
+    if job.g > 1:     # depthwise on WS: slices are groups
+        f.update(g=ch, base0=f["base0"] + c0)
+    else:             # a depthwise slice (OS) reads input channels c0 ..
+        f.update(n=ch, nfolds=ceil_div(ch, cols), base0=f["base0"] + (c0 if job.kind == "dwconv" else 0))
 
 
 def row_flags(job: LayerJob, b: int, s: int) -> int:

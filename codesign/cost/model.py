@@ -136,22 +136,20 @@ class LayerArrays:
 
 def engine_view(L: LayerArrays, cols, ws) -> LayerArrays:
     """The layers as the array runs them on C columns (broadcast against cols and ws). A depthwise
-    layer of ch channels becomes one dense GEMM of N = ch output channels and K = taps x kc,
+    layer of ch channels on OS becomes one dense GEMM of N = ch output channels and K = taps x kc,
     kc = min(C, ch): the fold of columns n0 .. n0 + C - 1 reduces over the taps of input channels
     n0 .. n0 + kc - 1 with block-diagonal weights (W[(t, c'), j] = w[n0 + j, t] if c' == j else 0),
-    so that C channels run per fold instead of one; zero weights add exactly 0. On OS the parameter
-    block keeps each channel's taps only (w_row = taps: the engine repeats a tap row kc steps and
-    zeroes the columns off the diagonal); on WS it holds the dense K x N weights (w_row = K: the
-    weight loader reads rows of the block). Other layers are unchanged (w_row = K); the result has
-    dw 0 (a second call changes nothing but w_row's default)."""
+    so that C channels run per fold instead of one; zero weights add exactly 0. Its parameter block
+    keeps each channel's taps only (w_row = taps): the engine reads a tap row for kc steps and
+    zeroes the columns off the diagonal. On WS a depthwise layer stays G = ch GEMMs of N = 1 (one
+    column; its taps are what the weight loader reads). w_row (weight bytes per output channel) is
+    the layer's K; the result has dw 0 (a second call changes nothing)."""
     xp = _xp(L.g, cols, ws)
-    dw = L.dw > 0
+    dw = (L.dw > 0) & ~ws if not isinstance(ws, bool) else (L.dw > 0) & (not ws)
     chans = L.n * L.g
-    k = xp.where(dw, L.k * minimum(cols, maximum(L.g, 1)), L.k)
-    w_row = xp.where(dw & ws, k, L.k) if L.w_row is None else L.w_row
-    w_bytes = xp.where(dw, align(chans * w_row) + PARAM_BYTES_PER_CHANNEL * chans, L.w_bytes)
-    return replace(L, n=xp.where(dw, chans, L.n), k=k, g=xp.where(dw, 1, L.g), w_bytes=w_bytes, w_row=w_row,
-                   dw=xp.where(dw, 0, L.dw))
+    w_row = L.k if L.w_row is None else L.w_row
+    return replace(L, n=xp.where(dw, chans, L.n), k=xp.where(dw, L.k * minimum(cols, maximum(L.g, 1)), L.k),
+                   g=xp.where(dw, 1, L.g), w_row=w_row, dw=xp.where(L.dw > 0, 0, L.dw))
 
 
 def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):

@@ -1,10 +1,10 @@
 // codesign HLS kernel library: the GEMM engine of a chunk, one per dataflow.
 //
 // A layer is a GEMM in SCALE-Sim's convention: G groups of an M x N output with reduction K
-// (conv: M pixels, N filters, K = kh*kw*Cin; fc: M = 1; depthwise as the dense GEMM of
-// codesign.cost.model.engine_view: N = channels, K = kh*kw*kc, block-diagonal weights, the N tile
-// n0's reduction over input channels n0 .. n0 + kc - 1; OS keeps the taps only, WS the dense
-// block), with im2col done on the fly by the Pixel /
+// (conv: M pixels, N filters, K = kh*kw*Cin; fc: M = 1; depthwise on OS as the dense GEMM of
+// codesign.cost.model.engine_view: N = channels, K = kh*kw*kc, block-diagonal weights of which
+// the taps alone are stored, the N tile n0's reduction over input channels n0 .. n0 + kc - 1;
+// depthwise on WS: G = channels, N = 1), with im2col done on the fly by the Pixel /
 // Tap walkers. Folds, in the RTL's order:
 //   OS: (g, M tile of R pixels, N tile of C channels): K steps at II=1 (at least R), during
 //       whose first R steps the previous fold's R x C results leave through the C requantiser
@@ -175,7 +175,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
                 Tap t = first_tap();
                 CS_LABEL(WS_K_TILE) for (int k0 = 0; k0 < d.k; k0 += C::ROWS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_K_TILES
-                    fold(d, act, wgt, q, out, acc, t, g, (d.kind == OP_DWCONV) ? n0 : 0, n0, k0);
+                    fold(d, act, wgt, q, out, acc, t, g, (d.kind == OP_DWCONV) ? g : 0, n0, k0);
                 }
             }
         }

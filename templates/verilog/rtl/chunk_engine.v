@@ -78,6 +78,10 @@ module chunk_engine #(
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
     wire is_dw = (kind == K_DW);
+    // depthwise on OS: one dense block-diagonal GEMM over all C columns (codesign.cost.model.engine_view);
+    // on WS: G = channels GEMMs of N = 1 on column 0 (the weight loader reads the taps of one channel)
+    wire dw_os = is_dw && (WS == 0);
+    wire dw_ws = is_dw && (WS != 0);
 
     // ---------------------------------------------------------------- buffers (block RAM)
     // every read is registered: the data of an address presented in cycle t arrive in t+1.
@@ -144,9 +148,9 @@ module chunk_engine #(
                 if (((k >> b) & 1) != 0) times_const = times_const + (x << b);
         end
     endfunction
-    // columns of the fold whose first is n0_ (the weight block's row length)
+    // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise on WS)
     function [31:0] nv_of(input [31:0] n0_);
-        nv_of = (N - n0_ < C) ? N - n0_ : C;
+        nv_of = dw_ws ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
     endfunction
 
     // ---------------------------------------------------------------- control
@@ -184,12 +188,11 @@ module chunk_engine #(
     reg [3:0] out_tok;
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
-    wire [31:0] ch_base = n0;   // output channel of column 0
-    // a depthwise layer runs as one dense GEMM (codesign.cost.model.engine_view): the fold of
-    // columns n0 .. reduces over input channels n0 .. n0 + kc - 1, so its reduction walker starts
-    // at channel offset n0 (the next fold's: goff_next); other layers' start at 0
-    wire [31:0] n0_next = (nf + 1 < nfolds) ? n0 + C : 32'd0;
-    wire [31:0] goff_next = is_dw ? n0_next : 32'd0;
+    wire [31:0] ch_base = dw_ws ? g : n0;   // output channel of column 0
+    // a depthwise layer on OS (one dense GEMM): the fold of columns n0 .. reduces over input
+    // channels n0 .. n0 + kc - 1, so its reduction walker starts at channel offset n0 (the next
+    // fold's: goff_next); other OS layers' start at 0
+    wire [31:0] goff_next = (dw_os && nf + 1 < nfolds) ? n0 + C : 32'd0;
 
     // ---- row walkers: row i reads its operand i cycles after row 0 (the array's skew), from its
     // own registered state, one step from row i-1's: OS rows hold consecutive output pixels
@@ -253,7 +256,6 @@ module chunk_engine #(
     // A depthwise layer on OS keeps only its taps (codesign.cost.model.engine_view): wra steps
     // once per tap (after kc reduction steps), and column j takes its byte only in the step of
     // channel j of the fold's window (col_c: the step's channel), the block-diagonal's zeros else.
-    wire dw_os = is_dw && (WS == 0);
     wire [31:0] col_n [0:C-1] /* verilator split_var */;
     wire [15:0] col_c [0:C-1] /* verilator split_var */;
     wire [C-1:0] col_v, col_w;
@@ -278,7 +280,7 @@ module chunk_engine #(
             assign col_c[gj] = c_r;
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire ok = col_v[gj] && (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj));
+        wire ok = col_v[gj] && (dw_ws ? (gj == 0) : (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj)));
         // the weight byte: the buffer's output, delayed gj cycles
         wire [7:0] b_q;
         delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
@@ -348,9 +350,12 @@ module chunk_engine #(
     // the records: every bank reads word rec_row, the channel tile of the value entering the
     // requantisers two cycles later (the walker's tile; the fold's, or the drain's); the block
     // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
-    reg [31:0] d_crow;
+    // A depthwise layer on WS: lane 0 takes bank g mod C (rec_sel), row g div C.
+    reg [31:0] d_crow, gdiv, gmod, rec_sel;
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = in_vec ? c0row : (early ? nf : d_crow);
+    wire [31:0] rec_row = in_vec ? c0row : (early ? (dw_ws ? gdiv : nf) : d_crow);
+    always @(posedge clk) rec_sel <= gmod;
+    wire _unused_sel = &{1'b0, rec_sel};
 
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
         reg rq_valid, rq_valid_q;
@@ -365,7 +370,7 @@ module chunk_engine #(
         wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
         wire [ACC_AW-1:0] acc_idx = lane_p[ACC_AW-1:0];
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
-        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (ch_base + gj < N);
+        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (dw_ws ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
         wire [31:0] e_c = s1_c0 + gj;
         wire e_in = s1_in;
@@ -412,7 +417,7 @@ module chunk_engine #(
         // lane's bank in the cycle its value enters rq_acc
         reg [63:0] rec;
         always @(posedge clk)
-            rec <= rec_q[gj*64 +: 64];
+            rec <= (gj == 0 && dw_ws) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
         wire [31:0] bias = rec[31:0];
         wire [15:0] mult = rec[47:32];
         wire [7:0] shift = rec[55:48];
@@ -547,7 +552,7 @@ module chunk_engine #(
                         state <= S_DMA_GO;
                     end else begin   // the operands are in: compute
                         tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
-                        wbase <= 0; wbase_g <= 0; obase <= 0; c0row <= 0;
+                        wbase <= 0; wbase_g <= 0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
                         nv <= nv_of(0); wk <= 0; wra <= WS ? times_const(nv_of(0), R - 1) : 0;
                         pix0 <= pix_init(base0); pixw <= pix_init(base0);
                         kst0 <= k_init(0); kw_s <= k_init(0);
@@ -573,14 +578,16 @@ module chunk_engine #(
                                 kf <= kf + 1; k0 <= k0 + R; kst0 <= k_next(row_ks[R-1]);
                                 wk <= wk + times_const(nv, R); wra <= wk + times_const(nv, 2 * R - 1);
                             end else begin
-                                kf <= 0; k0 <= 0; kst0 <= k_init(goff_next);
+                                kf <= 0; k0 <= 0; kst0 <= k_init(g);
                                 if (nf + 1 < nfolds) begin
                                     nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
                                     nv <= nv_of(n0 + C); wk <= wbase + ck; wra <= wbase + ck + times_const(nv_of(n0 + C), R - 1);
                                 end else begin
                                     nf <= 0; n0 <= 0; g <= g + 1; wbase_g <= wbase_g + K;
-                                    wbase <= wbase_g + K;
+                                    wbase <= wbase_g + K; kst0 <= k_init(g + 1);
                                     nv <= nv_of(0); wk <= wbase_g + K; wra <= wbase_g + K + times_const(nv_of(0), R - 1);
+                                    gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
+                                    if (gmod + 1 == C) gdiv <= gdiv + 1;
                                 end
                             end
                         end else begin
