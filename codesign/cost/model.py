@@ -10,7 +10,9 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 
 * GEMM view (SCALE-Sim's): output M x N, reduction K, G independent GEMMs (depthwise: G =
   channels, N = 1). OS keeps outputs in the PEs: (Sr, Sc, T) = (M, N, K); WS keeps weights:
-  (Sr, Sc, T) = (K, N, M). Folds F = ceil(Sr/R) * ceil(Sc/C).
+  (Sr, Sc, T) = (K, N, M). Folds F = ceil(Sr/R) * ceil(Sc/C). Our array runs a depthwise layer
+  on OS as one dense GEMM of N = channels, K = taps x min(C, channels) (block-diagonal weights,
+  `engine_view`); `tile_plan` and `layer_cycles` price that view.
 * SCALE-Sim's compute cycles: G * F * P - 1 with P = R + C + T - 2 (OS) or 2R + C + T - 2 (WS):
   `scalesim_compute_cycles`, the figure tests compare with SCALE-Sim.
 * Our array runs each fold in the same P cycles plus FOLD_OVERHEAD cycles the controller spends
