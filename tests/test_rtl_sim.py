@@ -185,6 +185,7 @@ def depthwise_design() -> DesignPoint:
                        layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
 
 
+@pytest.mark.slow
 def test_depthwise_layers_use_every_column(tmp_path):
     """Depthwise layers on OS arrays of C > 1 columns, channels not a multiple of C and fewer than
     C, and on WS: bit-exact, and each layer's measured cycles equal the model's (whose OS compute
