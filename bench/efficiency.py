@@ -73,7 +73,7 @@ def simulated_period(design) -> tuple[float | None, str]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "design.json"
         save_design(design, path)
-        for verb in (["hw", str(path), "--out", f"{tmp}/hw"], ["sim", f"{tmp}/hw", "--images", "1"]):
+        for verb in (["hw", "--design", str(path), "--out", f"{tmp}/hw"], ["sim", f"{tmp}/hw", "--images", "1"]):
             run = subprocess.run([sys.executable, "-m", "codesign.cli", *verb], capture_output=True, text=True)
             if run.returncode != 0:
                 return None, (run.stderr.strip().splitlines() or ["?"])[-1]

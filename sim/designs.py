@@ -148,7 +148,7 @@ def tile_counts(design: DesignPoint) -> list[tuple[int, int]]:
     from codesign.cost import chunk_arrays, layer_arrays
     from codesign.cost.model import tile_plan
     ch = chunk_arrays(design)
-    plan = tile_plan(layer_arrays(design), ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"])
+    plan = tile_plan(layer_arrays(design), ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"])
     return [(int(s), int(b)) for s, b in zip(plan["slices"], plan["bands"])]
 
 
@@ -162,7 +162,7 @@ def smallest_tiling_buffers(design: DesignPoint) -> DesignPoint:
             chunks[i] = c.model_copy(update={"act_buf_kib": kib})
             d = design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
             ch = chunk_arrays(d)
-            ok = tile_plan(layer_arrays(d), ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"])["ok"]
+            ok = tile_plan(layer_arrays(d), ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"])["ok"]
             if ok[c.first_layer:c.last_layer + 1].all():
                 break
     return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})

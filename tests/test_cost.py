@@ -54,9 +54,12 @@ def random_layers(rng, count):
     m, n, k = rng.integers(1, 600, count), rng.integers(1, 300, count), rng.integers(1, 1200, count)
     g = np.where(rng.random(count) < 0.2, rng.integers(2, 64, count), 1)
     gemm = rng.random(count) < 0.85
+    dw = gemm & (g > 1) & (rng.random(count) < 0.5)   # depthwise: G = channels GEMMs of N = 1 (engine_view)
+    n = np.where(dw, 1, n)
     return LayerArrays(m=np.where(gemm, m, 0), n=np.where(gemm, n, 0), k=np.where(gemm, k, 0), g=np.where(gemm, g, 0),
                        vec_elems=np.where(gemm, 0, m * n), in_bytes=m * k, out_bytes=m * n, w_bytes=n * k * g + 8 * n,
-                       macs=m * n * k * g, w_bits=rng.integers(2, 9, count), a_bits=rng.integers(2, 9, count))
+                       macs=m * n * k * g, w_bits=rng.integers(2, 9, count), a_bits=rng.integers(2, 9, count),
+                       dw=dw.astype(np.int64))
 
 
 def random_chunks(rng, shape):

@@ -41,17 +41,25 @@ def test_dram_image_decodes_to_the_params(example_path):
         np.testing.assert_array_equal(rec["mult"], p["mult"])
         np.testing.assert_array_equal(rec["shift"], p["shift"])
         if "w" in p:
-            # the fold layout: per group and tile of w_cols filters, tap k of filter n0 + j at k * nv + j
-            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + p["w"].size]), np.int8)
-            filters = p["w"].reshape(job.g, job.n, job.k)
+            # the fold layout: per tile of w_cols filters (a depthwise layer on WS: of one channel, its
+            # G = channels GEMMs), row r of filter n0 + j at r * nv + j. The rows are the filter's taps;
+            # a depthwise layer on OS runs K = taps x min(C, channels) steps (block-diagonal weights
+            # of which only the taps are stored)
+            filters = p["w"].reshape(oc, -1)
+            taps = filters.shape[1]
+            ws = design.accelerator.chunks[job.chunk].dataflow == "ws"
+            if job.kind == "dwconv":
+                assert (job.n, job.k, job.g) == ((1, taps, oc) if ws else (oc, taps * min(job.w_cols, oc), 1))
+            assert job.w_row == taps
+            tile = 1 if job.g > 1 else job.w_cols
+            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + filters.size]), np.int8)
             at = 0
-            for g in range(job.g):
-                for n0 in range(0, job.n, job.w_cols):
-                    nv = min(job.w_cols, job.n - n0)
-                    for k in range(job.k):
-                        np.testing.assert_array_equal(raw[at + k * nv:at + (k + 1) * nv], filters[g, n0:n0 + nv, k])
-                    at += job.k * nv
-            assert at == p["w"].size
+            for n0 in range(0, oc, tile):
+                nv = min(tile, oc - n0)
+                for r in range(taps):
+                    np.testing.assert_array_equal(raw[at + r * nv:at + (r + 1) * nv], filters[n0:n0 + nv, r])
+                at += taps * nv
+            assert at == filters.size
             np.testing.assert_array_equal(rec["bias"], p["bias"])
         if job.kind == "add":
             np.testing.assert_array_equal(np.frombuffer(bytes(mem[job.param_addr:job.param_addr + 4]), "<i2"),

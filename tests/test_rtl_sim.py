@@ -25,7 +25,7 @@ from codesign.backend.hw import generate
 from codesign.backend.sim import simulate
 from codesign.cost import evaluate, pipeline_periods
 from codesign.cost.model import MemoryTiming
-from codesign.design import load_design, save_design
+from codesign.design import Accelerator, Chunk, Dataset, DesignPoint, Layer, load_design, save_design
 from conftest import EXAMPLES, run_cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
@@ -179,6 +179,37 @@ def test_random_tiled_design(tmp_path, index):
     generate(tmp_path / "design.json", tmp_path / "hw")
     print(f"tiled design seed {seed}: (slices, bands) per layer {tiles}")
     simulate_memories(tmp_path / "hw", design, TARGET_AND_STALLS, frames=2)
+
+
+def depthwise_design() -> DesignPoint:
+    """Depthwise layers of 11 channels on OS arrays of C = 4 (folds of 4, 4, 3 columns) and
+    C = 16 > 11 (kc = 11), each one dense block-diagonal GEMM, and on a WS array (stride 2: one
+    GEMM per channel on column 0)."""
+    def dw(i, shape, k, stride=1):
+        out = ((shape[0] + 2 * (k // 2) - k) // stride + 1, (shape[1] + 2 * (k // 2) - k) // stride + 1, shape[2])
+        return Layer(name=f"dw{i}", kind="dwconv", inputs=[i - 1], in_shape=shape, out_shape=out, kernel=k,
+                     stride=stride, padding=k // 2, relu=i % 2 == 1, w_bits=8 - i, a_bits=8)
+    layers = [Layer(name="conv", kind="conv", inputs=[-1], in_shape=(7, 7, 3), out_shape=(7, 7, 11), kernel=3,
+                    padding=1, w_bits=8, a_bits=8)]
+    layers += [dw(1, (7, 7, 11), 3), dw(2, (7, 7, 11), 5, 2), dw(3, (4, 4, 11), 3)]
+    chunks = [Chunk(first_layer=0, last_layer=1, rows=3, cols=4, dataflow="os", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4),
+              Chunk(first_layer=2, last_layer=2, rows=4, cols=8, dataflow="ws", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4),
+              Chunk(first_layer=3, last_layer=3, rows=2, cols=16, dataflow="os", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4)]
+    return DesignPoint(name="rtl_depthwise", dataset=Dataset(name="random", input_shape=(7, 7, 3), num_classes=11),
+                       layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+
+
+@pytest.mark.slow
+def test_depthwise_layers_use_every_column(tmp_path):
+    """Depthwise layers on OS arrays of C > 1 columns, channels not a multiple of C and fewer than
+    C, and on WS: bit-exact, and each layer's measured cycles equal the model's (whose OS compute
+    is the dense GEMM's: ceil(M/R) x ceil(ch/C) folds of R + C + taps x kc - 2 + FOLD_OVERHEAD)."""
+    design = depthwise_design()
+    cost = evaluate(design)
+    design = design.model_copy(update={"predicted": cost.predicted()})
+    save_design(design, tmp_path / "design.json")
+    generate(tmp_path / "design.json", tmp_path / "hw")
+    simulate_memories(tmp_path / "hw", design, [MEMORIES[0], MEMORIES[3]], frames=2)
 
 
 def test_random_designs_cover_kinds_bits_dataflows():

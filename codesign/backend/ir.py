@@ -12,7 +12,7 @@ of several frames pipelined over the chunks (the RTL) keeps every frame's tensor
 the size for one frame; `dram_bytes(ir, frames)` for more.
 Activations are HWC, one byte per element (two's complement for signed tensors, whatever the
 bits). Params of a GEMM layer: weights int8, padded to ALIGN, in folds of the chunk's C columns
-(`fold_layout`): for each group g and each N tile n0 = 0, C, 2C, ... the tile's nv = min(C, N - n0)
+(`fold_layout`): for each N tile n0 = 0, C, 2C, ... the tile's nv = min(C, N - n0)
 filters as a K x nv block, byte (k, j) at k * nv + j (k in (kh, kw, Cin) order), so that one read
 of nv consecutive bytes gives every array column its weight of reduction step k; then
 per output channel 8 bytes little-endian: int32 bias, uint16 mult, uint8 shift, one zero
@@ -28,7 +28,7 @@ import numpy as np
 
 from codesign.backend.golden import random_params
 from codesign.cost import chunk_arrays, evaluate, layer_arrays
-from codesign.cost.model import ADD_HEAD_BYTES, dram_bytes_per_cycle, slice_param_bytes, tile_plan
+from codesign.cost.model import ADD_HEAD_BYTES, dram_bytes_per_cycle, engine_view, slice_param_bytes, tile_plan
 from codesign.design import GEMM_KINDS, DesignPoint, layer_in_bits, layer_in_signed
 from codesign.targets import load_target
 
@@ -82,6 +82,7 @@ class LayerJob(BaseModel):
     weight_bytes: int       # bytes of weights before the records (0 for pool/add)
     record_addr: int        # address of the first per-channel record (of the first slice)
     w_cols: int             # the chunk's columns: the weight block's fold width (fold_layout)
+    w_row: int              # weight bytes per output channel (K; a depthwise layer's taps)
     # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
     # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
     # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers
@@ -118,17 +119,19 @@ def lower(design: DesignPoint) -> HardwareIR:
     target = load_target(design.accelerator.target)
     cost = evaluate(design, target)
     arrays, ch = layer_arrays(design), chunk_arrays(design)
-    plan = {k: np.asarray(v) for k, v in tile_plan(arrays, ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"]).items()}
+    plan = {k: np.asarray(v) for k, v in tile_plan(arrays, ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"]).items()}
+    arrays = engine_view(arrays, ch["cols"], ch["ws"])   # the GEMM each layer runs on its chunk (depthwise: dense, block-diagonal)
     addr = 0
     param_addrs = []
     for i, layer in enumerate(design.layers):
         oc = layer.out_shape[2]
-        weight_bytes = align(layer.weight_count) if layer.kind in GEMM_KINDS else (ADD_HEAD_BYTES if layer.kind == "add" else 0)
+        weight_bytes = align(int(arrays.n[i] * arrays.w_row[i] * arrays.g[i])) if layer.kind in GEMM_KINDS else \
+            (ADD_HEAD_BYTES if layer.kind == "add" else 0)
         size = weight_bytes + PARAM_RECORD.itemsize * oc
         stride = size
         if plan["slices"][i] > 1:
             sl = int(plan["slice_ch"][i])
-            weight_bytes = align(sl * arrays.k[i])
+            weight_bytes = align(sl * int(arrays.w_row[i]))
             stride = align(int(slice_param_bytes(arrays.select(i), sl)))
             size = (int(plan["slices"][i]) - 1) * stride + int(slice_param_bytes(arrays.select(i), oc - (int(plan["slices"][i]) - 1) * sl))
         param_addrs.append((addr, weight_bytes, stride))
@@ -147,7 +150,8 @@ def lower(design: DesignPoint) -> HardwareIR:
     for i, layer in enumerate(design.layers):
         param_addr, weight_bytes, slice_stride = param_addrs[i]
         slices, bands = int(plan["slices"][i]), int(plan["bands"][i])
-        m, n, k, g = layer.gemm() if layer.kind in GEMM_KINDS else (0, 0, 0, 0)
+        m, n, k, g = (int(arrays.m[i]), int(arrays.n[i]), int(arrays.k[i]), int(arrays.g[i])) if layer.kind in GEMM_KINDS \
+            else (0, 0, 0, 0)
         jobs.append(LayerJob(
             index=i, name=layer.name, kind=layer.kind, chunk=design.chunk_of(i), inputs=list(layer.inputs),
             in_shape=layer.in_shape, out_shape=layer.out_shape, kernel=layer.kernel, stride=layer.stride,
@@ -159,7 +163,7 @@ def lower(design: DesignPoint) -> HardwareIR:
             slice_ch=int(plan["slice_ch"][i]) if slices > 1 else layer.out_shape[2], slices=slices,
             slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
             weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
-            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols,
+            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols, w_row=int(arrays.w_row[i]) if g else 0,
             predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
     chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,
                        dataflow=c.dataflow, mult_bits=c.mult_bits, act_buf_bytes=c.act_buf_kib * 1024,
@@ -173,32 +177,24 @@ def lower(design: DesignPoint) -> HardwareIR:
                       chunks=chunks, layers=jobs)
 
 
-def fold_layout(w: np.ndarray, n: int, k: int, g: int, cols: int) -> np.ndarray:
-    """Weights (g * n filters of k taps, in any shape of that order) in the engine's fold order:
-    per group and N tile of `cols` filters, the tile as a k x nv block (tap-major)."""
-    w2 = np.asarray(w).reshape(g, n, k)
-    blocks = [w2[gi, n0:n0 + cols].T.ravel() for gi in range(g) for n0 in range(0, n, cols)]
-    return np.concatenate(blocks)
+def fold_layout(w: np.ndarray, cols: int) -> np.ndarray:
+    """Filters (an n x k array) in the engine's fold order: per N tile of `cols` filters, the tile
+    as a k x nv block (tap-major)."""
+    return np.concatenate([w[n0:n0 + cols].T.ravel() for n0 in range(0, len(w), cols)])
 
 
 def param_block(job: LayerJob, p: dict) -> bytes:
     """The bytes of one layer's parameter region (see the module docstring)."""
     oc = job.out_shape[2]
-    if job.slices > 1:   # one block per weight slice, each its weights then its records
-        w = np.asarray(p["w"]).astype(np.int8).reshape(oc, -1)
+    if job.kind in GEMM_KINDS:   # one block per weight slice (one slice: the layer), each its weights then its records
         blocks = []
         for c0 in range(0, oc, job.slice_ch):
             c1 = min(c0 + job.slice_ch, oc)
-            n, g = (1, c1 - c0) if job.g > 1 else (c1 - c0, 1)   # depthwise slices are groups
-            head = fold_layout(w[c0:c1], n, job.k, g, job.w_cols).tobytes().ljust(align((c1 - c0) * w.shape[1]), b"\0")
-            blocks.append(head + records(p, c0, c1))
+            w = np.asarray(p["w"]).astype(np.int64).reshape(oc, -1)[c0:c1]
+            w = fold_layout(w, job.w_cols if job.g == 1 else 1).astype(np.int8)   # depthwise on WS: channel after channel
+            blocks.append(w.tobytes().ljust(align((c1 - c0) * job.w_row), b"\0") + records(p, c0, c1))
         return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
-    head = b""
-    if job.kind in GEMM_KINDS:
-        w = fold_layout(p["w"], job.n, job.k, job.g, job.w_cols)
-        head = w.astype(np.int8).tobytes().ljust(job.weight_bytes, b"\0")
-    elif job.kind == "add":
-        head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(ADD_HEAD_BYTES, b"\0")
+    head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(ADD_HEAD_BYTES, b"\0") if job.kind == "add" else b""
     return head + records(p, 0, oc)
 
 

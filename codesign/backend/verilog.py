@@ -72,7 +72,7 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
     addresses and loop counts only; every duration is the hardware's own (chunk_engine.v)."""
     geo = layer_geometry(job)
     in_c, pad, stride = geo["in_c"], geo["pad"], geo["stride"]
-    kc = 1 if job.kind == "dwconv" else in_c
+    kc = job.k // job.kernel ** 2 if job.kind == "dwconv" else in_c   # depthwise: the fold's kc input channels
     row_stride = geo["in_w"] * in_c
     oh, ow, oc = job.out_shape
     h, w, c = job.in_shape
@@ -84,7 +84,7 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
     return dict(
         kind=KIND_CODES[job.kind], **geo, out_c=oc, m=job.m, n=job.n, k=job.k, g=job.g, kc=kc,
         row_stride=row_stride, step_x=stride * in_c, step_y=stride * row_stride,
-        base0=-pad * row_stride - pad * in_c, kw_step=in_c - kc + 1, ck=cols * job.k,
+        base0=-pad * row_stride - pad * in_c, kw_step=in_c - kc + 1, ck=cols * job.w_row,
         out_step_fold=rows * oc, in_signed=int(job.in_signed), out_lo=lo, out_hi=hi,
         in0_addr=job.in_addrs[0], in1_addr=job.in_addrs[-1], in_bytes=in_bytes, out_addr=job.out_addr,
         out_bytes=out_elems, param_addr=job.param_addr, param_bytes=job.weight_bytes + PARAM_RECORD.itemsize * oc,
@@ -141,13 +141,13 @@ def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
     band's full-width output (a depthwise slice reads input channels c0 ..)."""
     c0 = s * job.slice_ch
     ch = min(job.slice_ch, job.out_shape[2] - c0)
-    wbytes = align(ch * job.k)
+    wbytes = align(ch * job.w_row)
     f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
              rec_off=wbytes, wr_off=f["out_off"] + c0)
-    if job.kind == "dwconv":
+    if job.g > 1:     # depthwise on WS: slices are groups
         f.update(g=ch, base0=f["base0"] + c0)
-    else:
-        f.update(n=ch, nfolds=ceil_div(ch, cols))
+    else:             # a depthwise slice (OS) reads input channels c0 ..
+        f.update(n=ch, nfolds=ceil_div(ch, cols), base0=f["base0"] + (c0 if job.kind == "dwconv" else 0))
 
 
 def row_flags(job: LayerJob, b: int, s: int) -> int:

@@ -42,7 +42,8 @@ def layer_figures(layer: Layer, in_bits: int) -> dict:
                 in_bytes=h * w * c * n_inputs, out_bytes=oh * ow * oc,
                 w_bytes=param_block_bytes(layer),
                 macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits,
-                vec_c=oc if _vec_elems(layer) else 0, **band_figures(layer))
+                vec_c=oc if _vec_elems(layer) else 0, dw=int(layer.kind == "dwconv"), w_row=gemm[2],
+                **band_figures(layer))
 
 
 def band_figures(layer: Layer) -> dict:

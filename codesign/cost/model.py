@@ -10,7 +10,9 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 
 * GEMM view (SCALE-Sim's): output M x N, reduction K, G independent GEMMs (depthwise: G =
   channels, N = 1). OS keeps outputs in the PEs: (Sr, Sc, T) = (M, N, K); WS keeps weights:
-  (Sr, Sc, T) = (K, N, M). Folds F = ceil(Sr/R) * ceil(Sc/C).
+  (Sr, Sc, T) = (K, N, M). Folds F = ceil(Sr/R) * ceil(Sc/C). Our array runs a depthwise layer
+  on OS as one dense GEMM of N = channels, K = taps x min(C, channels) (block-diagonal weights,
+  `engine_view`); `tile_plan` and `layer_cycles` price that view.
 * SCALE-Sim's compute cycles: G * F * P - 1 with P = R + C + T - 2 (OS) or 2R + C + T - 2 (WS):
   `scalesim_compute_cycles`, the figure tests compare with SCALE-Sim.
 * Our array runs each fold in the same P cycles plus FOLD_OVERHEAD cycles the controller spends
@@ -48,7 +50,7 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -127,14 +129,36 @@ class LayerArrays:
     stride: object = 1
     pad: object = 0
     band_ok: object = 0
+    dw: object = 0       # 1 for a depthwise layer (G = channels GEMMs of M x 1 x taps; `engine_view` lowers it)
+    w_row: object = None  # weight bytes per output channel in the parameter block (`engine_view` sets it; else k)
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
         conv = (lambda v: torch.as_tensor(np.asarray(v), device=device)) if xp_name == "torch" \
             else np.asarray
-        return LayerArrays(**{f.name: conv(getattr(self, f.name)) for f in fields(self)})
+        return LayerArrays(**{f.name: None if getattr(self, f.name) is None else conv(getattr(self, f.name))
+                              for f in fields(self)})
 
     def select(self, idx) -> "LayerArrays":
-        return LayerArrays(**{f.name: getattr(self, f.name)[idx] for f in fields(self)})
+        return LayerArrays(**{f.name: None if getattr(self, f.name) is None else getattr(self, f.name)[idx]
+                              for f in fields(self)})
+
+
+def engine_view(L: LayerArrays, cols, ws) -> LayerArrays:
+    """The layers as the array runs them on C columns (broadcast against cols and ws). A depthwise
+    layer of ch channels on OS becomes one dense GEMM of N = ch output channels and K = taps x kc,
+    kc = min(C, ch): the fold of columns n0 .. n0 + C - 1 reduces over the taps of input channels
+    n0 .. n0 + kc - 1 with block-diagonal weights (W[(t, c'), j] = w[n0 + j, t] if c' == j else 0),
+    so that C channels run per fold instead of one; zero weights add exactly 0. Its parameter block
+    keeps each channel's taps only (w_row = taps): the engine reads a tap row for kc steps and
+    zeroes the columns off the diagonal. On WS a depthwise layer stays G = ch GEMMs of N = 1 (one
+    column; its taps are what the weight loader reads). w_row (weight bytes per output channel) is
+    the layer's K; the result has dw 0 (a second call changes nothing)."""
+    xp = _xp(L.g, cols, ws)
+    dw = (L.dw > 0) & ~ws if not isinstance(ws, bool) else (L.dw > 0) & (not ws)
+    chans = L.n * L.g
+    w_row = L.k if L.w_row is None else L.w_row
+    return replace(L, n=xp.where(dw, chans, L.n), k=xp.where(dw, L.k * minimum(cols, maximum(L.g, 1)), L.k),
+                   g=xp.where(dw, 1, L.g), w_row=w_row, dw=xp.where(L.dw > 0, 0, L.dw))
 
 
 def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):
@@ -236,7 +260,7 @@ def num_inputs(L: LayerArrays):
     return xp.where(is_add, 2, 1)
 
 
-def tile_plan(L: LayerArrays, cols, act_buf_bytes, wgt_buf_bytes) -> dict:
+def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     """How a layer is tiled to fit its chunk's buffers (broadcast arrays): `slice_ch` output
     channels per weight slice (the last slice the rest) in `slices` slices, `band_rows` output rows
     per input band (the last band the rest) in `bands` bands, and `ok` (False: no tiling fits).
@@ -248,11 +272,12 @@ def tile_plan(L: LayerArrays, cols, act_buf_bytes, wgt_buf_bytes) -> dict:
     that make both a band's output and its input step whole bursts (so every band's transfers
     start burst-aligned, and all inner bands have the same lead), and band_rows * stride >= pad
     (only the first band meets the top padding)."""
+    L = engine_view(L, cols, ws)
     xp = _xp(L.m, cols, act_buf_bytes, wgt_buf_bytes)
     gemm = L.g > 0
     chans = L.n * L.g
     fits_w = L.w_bytes <= wgt_buf_bytes
-    ns = (wgt_buf_bytes - (BURST_BYTES - 1)) // (L.k + PARAM_BYTES_PER_CHANNEL)
+    ns = (wgt_buf_bytes - (BURST_BYTES - 1)) // (L.w_row + PARAM_BYTES_PER_CHANNEL)
     ns = xp.where(ns >= cols, ns // cols * cols, ns)
     slices = xp.where(fits_w, 1, ceil_div(chans, maximum(ns, 1)))
     ok_w = fits_w | (gemm & (ns >= 1))
@@ -281,8 +306,8 @@ def band_geometry(L: LayerArrays, band_rows, b):
 
 
 def slice_param_bytes(L: LayerArrays, ch):
-    """Bytes of a weight slice of ch channels: its weights padded to a burst, then its records."""
-    return align(ch * L.k) + PARAM_BYTES_PER_CHANNEL * ch
+    """Bytes of a weight slice of ch channels (L: `engine_view`'s): its weights padded to a burst, then its records."""
+    return align(ch * L.w_row) + PARAM_BYTES_PER_CHANNEL * ch
 
 
 def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_bytes,
@@ -301,10 +326,10 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
 
     Returns (total, compute, dram) cycles, each broadcast to the common shape.
     """
-    L = layers
+    L = engine_view(layers, cols, ws)
     xp = _xp(L.m, rows, cols, act_buf_bytes)
     gemm = L.g > 0
-    plan = tile_plan(L, cols, act_buf_bytes, wgt_buf_bytes)
+    plan = tile_plan(L, cols, ws, act_buf_bytes, wgt_buf_bytes)
     S, B, bh = plan["slices"], plan["bands"], plan["band_rows"]
     wo = weights_outer & (S > 1) & (B > 1)
     n_in = num_inputs(L)

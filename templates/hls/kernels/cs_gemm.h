@@ -1,8 +1,11 @@
 // codesign HLS kernel library: the GEMM engine of a chunk, one per dataflow.
 //
 // A layer is a GEMM in SCALE-Sim's convention: G groups of an M x N output with reduction K
-// (conv: M pixels, N filters, K = kh*kw*Cin; depthwise: G = channels, N = 1; fc: M = 1), with
-// im2col done on the fly by the Pixel / Tap walkers. Folds, in the RTL's order:
+// (conv: M pixels, N filters, K = kh*kw*Cin; fc: M = 1; depthwise on OS as the dense GEMM of
+// codesign.cost.model.engine_view: N = channels, K = kh*kw*kc, block-diagonal weights of which
+// the taps alone are stored, the N tile n0's reduction over input channels n0 .. n0 + kc - 1;
+// depthwise on WS: G = channels, N = 1), with im2col done on the fly by the Pixel /
+// Tap walkers. Folds, in the RTL's order:
 //   OS: (g, M tile of R pixels, N tile of C channels): K steps at II=1 (at least R), during
 //       whose first R steps the previous fold's R x C results leave through the C requantiser
 //       lanes, a row a cycle (the RTL's overlap); the last fold's drain follows the last fold;
@@ -44,7 +47,6 @@ template <class C> struct gemm_engine<C, DF_OS> {
         bool pending = false;
         CS_LABEL(OS_GROUP) for (int g = 0; g < d.g; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_G
-            const int chan = (d.kind == OP_DWCONV) ? g : 0;
             Pixel px[C::ROWS];
 #pragma HLS ARRAY_PARTITION variable=px complete
             px[0] = first_pixel(d);
@@ -57,7 +59,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_M_TILES
                 CS_LABEL(OS_N_TILE) for (int n0 = 0; n0 < d.n; n0 += C::COLS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_N_TILES
-                    fold(d, act, wgt, rec, out, px, g, chan, m0, n0, sum, q, prev, pending);
+                    fold(d, act, wgt, rec, out, px, g, (d.kind == OP_DWCONV) ? n0 : 0, m0, n0, sum, q, prev, pending);
                     pending = true;
                 }
                 for (int r = 0; r < C::ROWS; r++) {
@@ -102,7 +104,8 @@ template <class C> struct gemm_engine<C, DF_OS> {
         const int nv = fold_cols<C>(d, n0);   // the fold's weight block: byte (k, c) at k * nv + c
         for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-            wrow[c] = (g * d.n + n0) * d.k + c;
+            // the fold's block after n0 filters of K (a depthwise layer: of win_h * win_w taps) bytes
+            wrow[c] = g * d.n * d.k + n0 * ((d.kind == OP_DWCONV) ? d.win_h * d.win_w : d.k) + c;
             for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
                 acc[r][c] = 0;
@@ -125,9 +128,13 @@ template <class C> struct gemm_engine<C, DF_OS> {
 #pragma HLS UNROLL
                 a[r] = (k < d.k && m0 + r < d.m) ? operand<C>(act[r], d, px[r], t, chan) : a_t(0);
             }
+            // a depthwise layer keeps its taps only: row = the tap, column c's weight on channel c of the window
+            const bool dw = d.kind == OP_DWCONV;
+            const int row = dw ? t.ky * d.win_w + t.kx : k;
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                w[c] = (k < d.k && n0 + c < d.n) ? weight<C>(wgt[c], wrow[c] + k * nv) : w_t(0);
+                const bool on = k < d.k && n0 + c < d.n && (!dw || t.ch == c);
+                w[c] = on ? weight<C>(wgt[c], wrow[c] + row * nv) : w_t(0);
             }
             pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
             advance(t, d);
@@ -157,7 +164,6 @@ template <class C> struct gemm_engine<C, DF_WS> {
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=1
         CS_LABEL(WS_GROUP) for (int g = 0; g < d.g; g++) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_G
-            const int chan = (d.kind == OP_DWCONV) ? g : 0;
             CS_LABEL(WS_N_TILE) for (int n0 = 0; n0 < d.n; n0 += C::COLS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_N_TILES
                 Record q[C::COLS];
@@ -169,7 +175,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
                 Tap t = first_tap();
                 CS_LABEL(WS_K_TILE) for (int k0 = 0; k0 < d.k; k0 += C::ROWS) {
 #pragma HLS LOOP_TRIPCOUNT min=1 max=C::MAX_K_TILES
-                    fold(d, act, wgt, q, out, acc, t, g, chan, n0, k0);
+                    fold(d, act, wgt, q, out, acc, t, g, (d.kind == OP_DWCONV) ? g : 0, n0, k0);
                 }
             }
         }

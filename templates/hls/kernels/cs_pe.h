@@ -134,7 +134,12 @@ typename pe_types<C>::a_t operand(const word_t *act, const LayerDesc &d, const P
     if (iy < 0 || iy >= d.in_h || ix < 0 || ix >= d.in_w) {
         return 0;
     }
-    return byte_value(word_byte(act, p.base + t.off + chan), d.in_signed);
+    const int at = p.base + t.off + chan;
+    // a depthwise fold's last channels may lie past the tensor (their weights are 0): stay in the array
+    if (at >= C::ACT_WORDS * 8) {
+        return 0;
+    }
+    return byte_value(word_byte(act, at), d.in_signed);
 }
 
 // Filters in a fold of N tile n0: min(COLS, n - n0) (the IR's weight layout, codesign.backend.ir).

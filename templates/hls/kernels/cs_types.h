@@ -48,7 +48,7 @@ struct LayerDesc {
     int kind;
     int in_h, in_w, in_c, out_w, out_c;   // input window geometry (fc: one pixel of in_c channels)
     int win_h, win_w, stride, pad;        // kernel / pool window (avgpool: the whole input)
-    int m, n, k, g, kc;                   // GEMM view; kc = channels per tap (1 for depthwise)
+    int m, n, k, g, kc;                   // GEMM view; kc = channels per tap (depthwise: of the fold's window)
     int in_signed, in1_signed, out_lo, out_hi;
     int in0_addr, in1_addr, in_bytes, in1_off, num_in;   // frame-relative tensors (frame 0's addresses)
     int out_addr, out_bytes;

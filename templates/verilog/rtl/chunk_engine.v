@@ -78,6 +78,10 @@ module chunk_engine #(
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
     wire is_dw = (kind == K_DW);
+    // depthwise on OS: one dense block-diagonal GEMM over all C columns (codesign.cost.model.engine_view);
+    // on WS: G = channels GEMMs of N = 1 on column 0 (the weight loader reads the taps of one channel)
+    wire dw_os = is_dw && (WS == 0);
+    wire dw_ws = is_dw && (WS != 0);
 
     // ---------------------------------------------------------------- buffers (block RAM)
     // every read is registered: the data of an address presented in cycle t arrive in t+1.
@@ -144,9 +148,9 @@ module chunk_engine #(
                 if (((k >> b) & 1) != 0) times_const = times_const + (x << b);
         end
     endfunction
-    // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise)
+    // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise on WS)
     function [31:0] nv_of(input [31:0] n0_);
-        nv_of = is_dw ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
+        nv_of = dw_ws ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
     endfunction
 
     // ---------------------------------------------------------------- control
@@ -184,7 +188,11 @@ module chunk_engine #(
     reg [3:0] out_tok;
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
-    wire [31:0] ch_base = is_dw ? g : n0;   // output channel of column 0
+    wire [31:0] ch_base = dw_ws ? g : n0;   // output channel of column 0
+    // a depthwise layer on OS (one dense GEMM): the fold of columns n0 .. reduces over input
+    // channels n0 .. n0 + kc - 1, so its reduction walker starts at channel offset n0 (the next
+    // fold's: goff_next); other OS layers' start at 0
+    wire [31:0] goff_next = (dw_os && nf + 1 < nfolds) ? n0 + C : 32'd0;
 
     // ---- row walkers: row i reads its operand i cycles after row 0 (the array's skew), from its
     // own registered state, one step from row i-1's: OS rows hold consecutive output pixels
@@ -244,27 +252,35 @@ module chunk_engine #(
     end endgenerate
     // ---- columns: in cycle t the weight buffer reads row kk0 of the fold (C bytes at wra, the
     // register that steps by nv a cycle); column j uses its byte j cycles later (a delay line),
-    // with its flags and N index from its own registered stage (no chain through the columns)
+    // with its flags and N index from its own registered stage (no chain through the columns).
+    // A depthwise layer on OS keeps only its taps (codesign.cost.model.engine_view): wra steps
+    // once per tap (after kc reduction steps), and column j takes its byte only in the step of
+    // channel j of the fold's window (col_c: the step's channel), the block-diagonal's zeros else.
     wire [31:0] col_n [0:C-1] /* verilator split_var */;
+    wire [15:0] col_c [0:C-1] /* verilator split_var */;
     wire [C-1:0] col_v, col_w;
     wire [C*WW-1:0] b_cols;
     reg  [C-1:0] w_load_q;
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
     assign col_n[0] = n0;
+    assign col_c[0] = kw_s[111:96];
     assign col_v[0] = in_gemm && (WS ? (tc < R) && (kk0 < K) : (tc < K));
     assign col_w[0] = in_gemm && WS && (tc < R);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
         if (gj > 0) begin : g_stage
             reg [31:0] n_r;
+            reg [15:0] c_r;
             reg v_r, w_r;
             always @(posedge clk) begin
                 n_r <= col_n[gj-1] + 1;
+                c_r <= col_c[gj-1];
                 {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
             end
             assign col_n[gj] = n_r;
+            assign col_c[gj] = c_r;
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire ok = col_v[gj] && (is_dw ? (gj == 0) : (col_n[gj] < N));
+        wire ok = col_v[gj] && (dw_ws ? (gj == 0) : (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj)));
         // the weight byte: the buffer's output, delayed gj cycles
         wire [7:0] b_q;
         delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
@@ -334,12 +350,11 @@ module chunk_engine #(
     // the records: every bank reads word rec_row, the channel tile of the value entering the
     // requantisers two cycles later (the walker's tile; the fold's, or the drain's); the block
     // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
-    // A depthwise layer's lane 0 takes bank g mod C (rec_sel).
-    reg [31:0] gdiv, gmod, d_crow, d_gmod, rec_sel;
-    wire [31:0] ch_row = is_dw ? gdiv : nf;
+    // A depthwise layer on WS: lane 0 takes bank g mod C (rec_sel), row g div C.
+    reg [31:0] d_crow, gdiv, gmod, rec_sel;
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = in_vec ? c0row : (early ? ch_row : d_crow);
-    always @(posedge clk) rec_sel <= early ? gmod : d_gmod;
+    wire [31:0] rec_row = in_vec ? c0row : (early ? (dw_ws ? gdiv : nf) : d_crow);
+    always @(posedge clk) rec_sel <= gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
@@ -350,12 +365,12 @@ module chunk_engine #(
         assign rq_pending[gj] = s1_v | rq_valid | rq_valid_q | wr_valid[gj];
         // ---- OS drain lane
         wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
-        wire d_valid = d_busy && (d_m0 + d_row < M) && (is_dw ? gj == 0 : d_ch + gj < N);
+        wire d_valid = d_busy && (d_m0 + d_row < M) && (d_ch + gj < N);
         // ---- WS lane
         wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
         wire [ACC_AW-1:0] acc_idx = lane_p[ACC_AW-1:0];
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
-        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (is_dw ? gj == 0 : ch_base + gj < N);
+        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (dw_ws ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
         wire [31:0] e_c = s1_c0 + gj;
         wire e_in = s1_in;
@@ -402,7 +417,7 @@ module chunk_engine #(
         // lane's bank in the cycle its value enters rq_acc
         reg [63:0] rec;
         always @(posedge clk)
-            rec <= (gj == 0 && is_dw) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
+            rec <= (gj == 0 && dw_ws) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
         wire [31:0] bias = rec[31:0];
         wire [15:0] mult = rec[47:32];
         wire [7:0] shift = rec[55:48];
@@ -501,8 +516,7 @@ module chunk_engine #(
                 d_m0 <= m0;
                 d_ch <= ch_base;
                 d_addr <= wr_off + obase + ch_base;
-                d_crow <= is_dw ? gdiv : nf;
-                d_gmod <= gmod;
+                d_crow <= nf;
                 d_last <= last_fold;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
@@ -549,14 +563,15 @@ module chunk_engine #(
                 end
                 S_GEMM: begin
                     tc <= tc + 1;
-                    if (!WS) wra <= wra + nv;
-                    else if (tc < R) wra <= wra - nv;
+                    if (!WS) begin
+                        if (!(dw_os && kw_s[111:96] + 16'd1 < kc)) wra <= wra + nv;   // depthwise: once per tap
+                    end else if (tc < R) wra <= wra - nv;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
                     if (fold_done) begin
                         tc <= 0;
                         pixw <= pix_init(base0);
-                        kw_s <= k_init(g);
+                        kw_s <= k_init(goff_next);
                         if (last_fold) state <= S_GEMM_TAIL;
                         if (WS) begin
                             if (kf + 1 < kfolds) begin
@@ -587,9 +602,7 @@ module chunk_engine #(
                                 end else begin
                                     mf <= 0; m0 <= 0; obase <= 0; pix0 <= pix_init(base0);
                                     g <= g + 1; wbase_g <= wbase_g + K; wbase <= wbase_g + K;
-                                    wra <= wbase_g + K; kw_s <= k_init(g + 1);
-                                    gmod <= (gmod + 1 == C) ? 32'd0 : gmod + 1;
-                                    if (gmod + 1 == C) gdiv <= gdiv + 1;
+                                    wra <= wbase_g + K;
                                 end
                             end
                         end
