@@ -22,9 +22,10 @@ from conftest import EXAMPLES, run_cli
 from designs import random_design as shared_random_design
 from designs import random_tiled_design, run_seed, tile_counts
 
-# (seed, chunks) of sim/designs.py's generator: five from this run's fresh seed (CODESIGN_SEED replays
-# it), and seed 1 with four chunks, whose last chunk multiplies at 3 bits (LUT multipliers)
-RANDOM = [(run_seed() + 1000 + i, 2 + i % 3) for i in range(5)] + [(1, 4)]
+# (seed, chunks) of sim/designs.py's generator: four from this run's fresh seed (CODESIGN_SEED replays
+# it), and seeds 1 and 137 with four chunks, which together cover every kind on both dataflows, every
+# bit width and a 3-bit (LUT multiplier) chunk whatever the fresh seed draws (a fresh draw alone may not)
+RANDOM = [(run_seed() + 1000 + i, 2 + i % 3) for i in range(4)] + [(1, 4), (137, 4)]
 
 
 def make_project(design: DesignPoint, out, images=None):
