@@ -2,6 +2,7 @@
 the board, Fmax (ECP5, nextpnr-ecp5) or logic levels (Xilinx, Yosys ltp), tool run time.
 
     python bench/impl.py [--targets zc706,ulx3s] [--timeout 1800] [--searched RUN/design.json ...]
+                         [--only NAME,NAME...]
 
 Designs: the searched designs given (default: runs/default/design.json and runs/ulx3s/design.json
 when they exist; `make search` and `make search TARGET=ulx3s RUN=runs/ulx3s` write them), the two
@@ -61,10 +62,16 @@ def main() -> None:
     ap.add_argument("--targets", default="zc706,ulx3s")
     ap.add_argument("--timeout", type=float, default=1800.0)
     ap.add_argument("--searched", nargs="*", default=[])
+    ap.add_argument("--only", default="", help="design names, comma-separated, in the order to run them")
     args = ap.parse_args()
     targets = args.targets.split(",")
     table = {}
-    for name, path in designs(args.searched):
+    runs = dict(designs(args.searched))
+    names = args.only.split(",") if args.only else list(runs)
+    for name in names:
+        if name not in runs:
+            sys.exit(f"--only: no design {name!r}; the designs are {', '.join(runs)}")
+    for name, path in ((n, runs[n]) for n in names):
         for target in targets:
             hw = Path(tempfile.mkdtemp(prefix=f"impl_{target}_"))
             try:
