@@ -47,7 +47,8 @@ def cell(result: dict, code: int) -> str:
     res = result["resources"]
     if not isinstance(res, dict):
         return f"FAIL: synthesis {res}"
-    figures = ", ".join(f"{k} {fmt(v)} / {fmt(round(result['model'].get(k, 0)))} / {fmt(result['capacity'][k])}"
+    model, cap = result["model"], result["capacity"]
+    figures = ", ".join(f"{k} {fmt(v)} / {fmt(round(model[k]) if k in model else '-')} / {fmt(cap.get(k, '-'))}"
                         for k, v in res.items())
     if result["family"] == "ecp5":
         timing = f"Fmax {fmt(result.get('fmax_mhz'))} MHz at {fmt(result['clock_mhz'])}"

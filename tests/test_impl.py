@@ -41,20 +41,17 @@ def small_project(root, target="ulx3s"):
     return root / f"hw-{target}"
 
 
-@pytest.fixture(scope="module")
-def small_run(tmp_path_factory):
-    """`codesign impl` of the small design's whole top (one 4 x 4 chunk, its block-RAM buffers, the
-    DMA and the register slave): synth_ecp5, nextpnr-ecp5 at the board's 50 MHz, ecppack."""
-    hw = small_project(tmp_path_factory.mktemp("impl"))
-    proc = run_cli("impl", hw, "--json", timeout=1800)
-    return proc, hw
-
-
 @pytest.mark.slow
-def test_small_whole_top_places_routes_meets_clock_and_writes_bitstream(small_run):
-    proc, hw = small_run
+def test_small_whole_top_meets_its_clock_with_a_bitstream_and_misses_400_mhz(tmp_path):
+    """`codesign impl` of the small design's whole top (one 4 x 4 chunk, its block-RAM buffers, the
+    DMA and the register slave): synth_ecp5, nextpnr-ecp5 at the board's 50 MHz, ecppack; then the
+    same project at --clock 400 on the same netlist. One test, so that pytest-xdist never runs the
+    flow twice."""
+    hw = small_project(tmp_path)
+    work = hw / "impl"
+    proc = run_cli("impl", hw, "--json", timeout=1800)
     assert proc.returncode == 0, proc.stderr
-    result = json.loads((hw / "impl" / "impl.json").read_text())
+    result = json.loads((work / "impl.json").read_text())
     assert json.loads(proc.stdout[:proc.stdout.rindex("}") + 1]) == result        # --json prints it
     print(json.dumps(result, indent=1))
     res, model, placed = result["resources"], result["model"], result["placed"]
@@ -65,36 +62,30 @@ def test_small_whole_top_places_routes_meets_clock_and_writes_bitstream(small_ru
     assert res["dp16kd"] == model["dp16kd"] == 4 * 8 + 8 + 4 * 2 == placed["DP16KD"]
     assert result["fits"] is True and result["synth_reused"] is False
     assert result["fmax_mhz"] >= result["clock_mhz"] == 50.0 and result["timing_met"] is True
-    log = (hw / "impl" / "pnr.log").read_text()
-    assert "PASS at 50.00 MHz" in log                                  # nextpnr's own verdict agrees
-    bit = (hw / "impl" / "accel.bit").read_bytes()
+    assert "PASS at 50.00 MHz" in (work / "pnr.log").read_text()       # nextpnr's own verdict agrees
+    bit = (work / "accel.bit").read_bytes()
     assert len(bit) > 100_000 and b"LFE5U-85F" in bit[:512]             # ecppack's header names the part
     assert proc.stdout.splitlines()[-1].startswith(
         f"codesign impl: fits ulx3s (LFE5U-85F-6BG381C) and meets 50 MHz (Fmax {result['fmax_mhz']:g} MHz)")
+    wrapper_is_lint_clean_and_keeps_every_port(hw)
 
-
-@pytest.mark.slow
-def test_small_whole_top_misses_a_clock_far_too_high(small_run):
-    """The same project at --clock 400: the netlist is reused (same RTL), nextpnr's Fmax falls
-    short, one line names the clock and the figure, exit 1, no bitstream."""
-    _, hw = small_run
+    # --clock 400: the netlist is reused (same RTL), nextpnr's Fmax falls short, one line names the
+    # clock and the figure, exit 1, no bitstream
     proc = run_cli("impl", hw, "--clock", "400", timeout=1800)
     assert proc.returncode == 1, proc.stderr
-    result = json.loads((hw / "impl" / "impl.json").read_text())
+    result = json.loads((work / "impl.json").read_text())
     assert result["synth_reused"] is True and "synth" not in result["seconds"]
     fmax = result["fmax_mhz"]
     assert result["timing_met"] is False and fmax < 400 and result["bitstream"] is None
-    assert not (hw / "impl" / "accel.bit").exists()
-    assert "FAIL at 400.00 MHz" in (hw / "impl" / "pnr.log").read_text()
+    assert not (work / "accel.bit").exists()
+    assert "FAIL at 400.00 MHz" in (work / "pnr.log").read_text()
     lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("impl: ")]    # progress lines aside
     assert len(lines) == 1 and "Traceback" not in proc.stderr
     assert lines[0].startswith(f"codesign impl: misses its clock on ulx3s (LFE5U-85F-6BG381C): Fmax {fmax:g} MHz "
                                "< 400 MHz (nextpnr-ecp5)")
 
 
-@pytest.mark.slow
-def test_wrapper_is_lint_clean_and_keeps_every_port(small_run):
-    _, hw = small_run
+def wrapper_is_lint_clean_and_keeps_every_port(hw):
     rtl, work = hw / "rtl", hw / "impl"
     text = (work / f"{WRAPPER_NAME}.v").read_text()
     ports = [name for _, _, name in parse_portlist((work / "ports.txt").read_text())]   # accel_top's, by Yosys
