@@ -186,3 +186,20 @@ def test_search_budgets_an_ecp5_board_in_its_own_resources():
     big = (grid.rows == 32) & (grid.cols == 32)
     assert (mult18[big] > capacity[keys.index("mult18")]).all()      # a 32 x 32 8-bit array cannot fit
     assert (mult18[~big] <= capacity[keys.index("mult18")]).any()
+
+
+def test_a_changed_header_or_source_is_synthesised_again(tmp_path):
+    """The netlist is reused only when nothing synthesis reads has changed: the layer table and the
+    parameters live in accel_params.vh, an include, not a source."""
+    rtl = small_project(tmp_path) / "rtl"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "synth.ys").write_text("synth_ecp5\n")
+    (work / f"{WRAPPER_NAME}.v").write_text("module impl_top; endmodule\n")
+    key = ecp5.synth_key(work, rtl_sources(rtl), rtl)
+    for path in (rtl / "accel_params.vh", rtl / "chunk_engine.v", work / f"{WRAPPER_NAME}.v", work / "synth.ys"):
+        text = path.read_text()
+        path.write_text(text + "// changed\n")
+        assert ecp5.synth_key(work, rtl_sources(rtl), rtl) != key, path.name
+        path.write_text(text)
+    assert ecp5.synth_key(work, rtl_sources(rtl), rtl) == key

@@ -47,7 +47,7 @@ def synthesise(work: Path, sources: list[Path], core: str, include: Path, timeou
     (work / "synth.ys").write_text(f"read_verilog -sv -I{inc} {src} {WRAPPER_NAME}.v\n"
                                    f"synth_ecp5 -top {WRAPPER_NAME} -json accel.json\n"
                                    "tee -q -o stat.json stat -json\n")
-    key, done = synth_key(work, sources), work / "synth.key"
+    key, done = synth_key(work, sources, include), work / "synth.key"
     if done.is_file() and done.read_text() == key and (work / "accel.json").is_file():
         return cell_counts(work / "stat.json"), None
     for stale in (done, work / "stat.json", work / "accel.json"):
@@ -59,11 +59,12 @@ def synthesise(work: Path, sources: list[Path], core: str, include: Path, timeou
     return cell_counts(work / "stat.json"), secs
 
 
-def synth_key(work: Path, sources: list[Path]) -> str:
-    """A digest of the synthesis script, the wrapper and every source: an unchanged key means the
+def synth_key(work: Path, sources: list[Path], include: Path) -> str:
+    """A digest of the synthesis script, the wrapper, every source and every header of the include
+    folder (accel_params.vh: the design's parameters and layer table): an unchanged key means the
     netlist in accel.json is this design's (a rerun at another --clock reuses it)."""
     digest = hashlib.sha256()
-    for path in (work / "synth.ys", work / f"{WRAPPER_NAME}.v", *sources):
+    for path in (work / "synth.ys", work / f"{WRAPPER_NAME}.v", *sources, *sorted(Path(include).glob("*.vh"))):
         digest.update(Path(path).read_bytes())
     return digest.hexdigest()
 
