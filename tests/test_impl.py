@@ -1,10 +1,9 @@
 """`codesign impl`: the ECP5 open flow (synth_ecp5 -> nextpnr-ecp5 -> ecppack) and the Xilinx
 synthesis, judged by the tools' own figures.
 
-Whole tops (buffers in block RAM since issue 11) take 10-15 minutes of synth_ecp5 and nextpnr under
-WebAssembly on the shared machine: bench/impl.py measures and reports them (docs/impl.md). Here the
-flow places and routes a generated 4 x 4 systolic array in the same board wrapper (one synthesis,
-then nextpnr at two clocks)."""
+Here `codesign impl` places and routes a small design's whole top (one 4 x 4 chunk, 1 KiB buffers,
+three layers; about 100 s of tools) at the board's clock and at one it cannot meet (the second run
+reuses the netlist); bench/impl.py measures the larger designs (docs/impl.md)."""
 
 import json
 import subprocess
@@ -15,7 +14,7 @@ from codesign.backend.hw import generate
 from codesign.backend.verilog import rtl_sources
 from codesign.cost.resources import fpga_resources
 from codesign.impl import ecp5, header, run_ecp5, verdict
-from codesign.impl.wrapper import WRAPPER_NAME
+from codesign.impl.wrapper import WRAPPER_NAME, parse_portlist
 from codesign.targets import load_target
 from conftest import run_cli
 from runner import verilator_env
@@ -42,59 +41,61 @@ def small_project(root, target="ulx3s"):
     return root / f"hw-{target}"
 
 
-@pytest.fixture(scope="module")
-def array_run(tmp_path_factory):
-    """The small design's 4 x 4 array in the board wrapper: one synthesis, P&R at the board's clock."""
-    root = tmp_path_factory.mktemp("impl")
-    rtl = small_project(root) / "rtl"
-    target = load_target("ulx3s")
-    work = root / "array"
-    work.mkdir()
-    sources = [rtl / "pe.v", rtl / "systolic_array.v"]
-    out = run_ecp5(sources, rtl, work, target, target.clock_mhz, 900, core="systolic_array", params={"R": 4, "C": 4})
-    return {**header(target, target.clock_mhz), **out}, work, rtl
-
-
 @pytest.mark.slow
-def test_array_places_routes_meets_clock_and_writes_bitstream(array_run):
-    result, work, _ = array_run
+def test_small_whole_top_meets_its_clock_with_a_bitstream_and_misses_400_mhz(tmp_path):
+    """`codesign impl` of the small design's whole top (one 4 x 4 chunk, its block-RAM buffers, the
+    DMA and the register slave): synth_ecp5, nextpnr-ecp5 at the board's 50 MHz, ecppack; then the
+    same project at --clock 400 on the same netlist. One test, so that pytest-xdist never runs the
+    flow twice."""
+    hw = small_project(tmp_path)
+    work = hw / "impl"
+    proc = run_cli("impl", hw, "--json", timeout=1800)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((work / "impl.json").read_text())
+    assert json.loads(proc.stdout[:proc.stdout.rindex("}") + 1]) == result        # --json prints it
     print(json.dumps(result, indent=1))
-    assert result["resources"]["mult18"] == 16 == result["placed"]["MULT18X18D"]   # one per PE, all placed
-    assert result["fits"] is True
+    res, model, placed = result["resources"], result["model"], result["placed"]
+    # what the model claims exactly: MULT18X18D (16 PEs, two per requantiser lane; no add layer, so
+    # no add lanes) and DP16KD (4 activation copies x 8 banks, 8 weight banks, 4 x 2 record banks);
+    # all of them placed
+    assert res["mult18"] == model["mult18"] == 16 + 2 * 4 == placed["MULT18X18D"]
+    assert res["dp16kd"] == model["dp16kd"] == 4 * 8 + 8 + 4 * 2 == placed["DP16KD"]
+    assert result["fits"] is True and result["synth_reused"] is False
     assert result["fmax_mhz"] >= result["clock_mhz"] == 50.0 and result["timing_met"] is True
-    log = (work / "pnr.log").read_text()
-    assert f"PASS at {result['clock_mhz']:.2f} MHz" in log             # nextpnr's own verdict agrees
+    assert "PASS at 50.00 MHz" in (work / "pnr.log").read_text()       # nextpnr's own verdict agrees
     bit = (work / "accel.bit").read_bytes()
     assert len(bit) > 100_000 and b"LFE5U-85F" in bit[:512]             # ecppack's header names the part
-    code, line = verdict(result)
-    assert code == 0 and f"meets 50 MHz (Fmax {result['fmax_mhz']:g} MHz)" in line
+    assert proc.stdout.splitlines()[-1].startswith(
+        f"codesign impl: fits ulx3s (LFE5U-85F-6BG381C) and meets 50 MHz (Fmax {result['fmax_mhz']:g} MHz)")
+    wrapper_is_lint_clean_and_keeps_every_port(hw)
 
-
-@pytest.mark.slow
-def test_array_misses_a_clock_far_too_high(array_run):
-    """The same netlist routed for 400 MHz: nextpnr's Fmax falls short, the verdict says so, exit 1."""
-    result, work, _ = array_run
-    target = load_target("ulx3s")
-    pnr = ecp5.place_and_route(work, target, 400.0, 900)
-    assert pnr["timing_met"] is False and pnr["fmax_mhz"] < 400
+    # --clock 400: the netlist is reused (same RTL), nextpnr's Fmax falls short, one line names the
+    # clock and the figure, exit 1, no bitstream
+    proc = run_cli("impl", hw, "--clock", "400", timeout=1800)
+    assert proc.returncode == 1, proc.stderr
+    result = json.loads((work / "impl.json").read_text())
+    assert result["synth_reused"] is True and "synth" not in result["seconds"]
+    fmax = result["fmax_mhz"]
+    assert result["timing_met"] is False and fmax < 400 and result["bitstream"] is None
+    assert not (work / "accel.bit").exists()
     assert "FAIL at 400.00 MHz" in (work / "pnr.log").read_text()
-    missed = {**result, "clock_mhz": 400.0, "fmax_mhz": pnr["fmax_mhz"], "timing_met": False}
-    code, line = verdict(missed)
-    assert code == 1
-    assert line == (f"misses its clock on ulx3s (LFE5U-85F-6BG381C): Fmax {pnr['fmax_mhz']:g} MHz < 400 MHz "
-                    "(nextpnr-ecp5)")
+    lines = [ln for ln in proc.stderr.splitlines() if not ln.startswith("impl: ")]    # progress lines aside
+    assert len(lines) == 1 and "Traceback" not in proc.stderr
+    assert lines[0].startswith(f"codesign impl: misses its clock on ulx3s (LFE5U-85F-6BG381C): Fmax {fmax:g} MHz "
+                               "< 400 MHz (nextpnr-ecp5)")
 
 
-@pytest.mark.slow
-def test_wrapper_is_lint_clean_and_keeps_every_port(array_run):
-    _, work, rtl = array_run
+def wrapper_is_lint_clean_and_keeps_every_port(hw):
+    rtl, work = hw / "rtl", hw / "impl"
     text = (work / f"{WRAPPER_NAME}.v").read_text()
-    for port in ("a_rows", "b_cols", "a_valid", "w_load", "results", "fold_done", "valid_bottom"):
+    ports = [name for _, _, name in parse_portlist((work / "ports.txt").read_text())]   # accel_top's, by Yosys
+    assert len(ports) > 40 and {"irq", "s_axil_rdata", "m_axi_c0_rdata", "m_axi_c0_wdata"} <= set(ports)
+    for port in ports:
         assert f".{port}(" in text
     verilator_env()
-    proc = subprocess.run(["verilator", "--lint-only", "-Wall", f"-I{rtl}", str(rtl / "pe.v"),
-                           str(rtl / "systolic_array.v"), str(work / f"{WRAPPER_NAME}.v"), "--top-module",
-                           WRAPPER_NAME], capture_output=True, text=True)
+    proc = subprocess.run(["verilator", "--lint-only", "-Wall", f"-I{rtl}", *map(str, rtl_sources(rtl)),
+                           str(work / f"{WRAPPER_NAME}.v"), "--top-module", WRAPPER_NAME],
+                          capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -185,3 +186,20 @@ def test_search_budgets_an_ecp5_board_in_its_own_resources():
     big = (grid.rows == 32) & (grid.cols == 32)
     assert (mult18[big] > capacity[keys.index("mult18")]).all()      # a 32 x 32 8-bit array cannot fit
     assert (mult18[~big] <= capacity[keys.index("mult18")]).any()
+
+
+def test_a_changed_header_or_source_is_synthesised_again(tmp_path):
+    """The netlist is reused only when nothing synthesis reads has changed: the layer table and the
+    parameters live in accel_params.vh, an include, not a source."""
+    rtl = small_project(tmp_path) / "rtl"
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "synth.ys").write_text("synth_ecp5\n")
+    (work / f"{WRAPPER_NAME}.v").write_text("module impl_top; endmodule\n")
+    key = ecp5.synth_key(work, rtl_sources(rtl), rtl)
+    for path in (rtl / "accel_params.vh", rtl / "chunk_engine.v", work / f"{WRAPPER_NAME}.v", work / "synth.ys"):
+        text = path.read_text()
+        path.write_text(text + "// changed\n")
+        assert ecp5.synth_key(work, rtl_sources(rtl), rtl) != key, path.name
+        path.write_text(text)
+    assert ecp5.synth_key(work, rtl_sources(rtl), rtl) == key

@@ -53,7 +53,7 @@ def run(hw_dir: str | Path, timeout: float = 3600.0, clock_mhz: float | None = N
     clock = float(clock_mhz or design.accelerator.clock_mhz)
     work = hw_dir / "impl"
     work.mkdir(exist_ok=True)
-    for stale in ("impl.json", "accel.bit", "stat.json", "report.json"):
+    for stale in ("impl.json", "accel.bit", "report.json"):     # a netlist is kept: ecp5.synth_key
         (work / stale).unlink(missing_ok=True)
     result = {**header(target, clock), "model": cost.resources}
     rtl = hw_dir / "rtl"
@@ -82,10 +82,15 @@ def run_ecp5(sources: list[Path], include: Path, work: Path, target: Target, clo
            "fmax_mhz": None, "timing_met": None, "bitstream": None, "seconds": {}}
     progress(f"yosys synth_ecp5 of {core} and its board wrapper (log {work}/synth.log)")
     try:
-        cells, out["seconds"]["synth"] = ecp5.synthesise(work, sources, core, include, timeout, params)
+        cells, secs = ecp5.synthesise(work, sources, core, include, timeout, params)
     except ToolTimeout as e:
         return {**out, "resources": f"did not finish in {e.seconds:.0f} s", "fits": None,
                 "seconds": {"synth": e.seconds}}
+    out["synth_reused"] = secs is None
+    if secs is None:
+        progress(f"the netlist of the last run in {work} is this design's: synthesis reused")
+    else:
+        out["seconds"]["synth"] = secs
     out["resources"] = ecp5.ecp5_counts(cells)
     out["fits"] = not over_capacity(out["resources"], target.resources)
     if not out["fits"]:

@@ -6,6 +6,7 @@ accel.config, accel.bit."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -29,8 +30,9 @@ def rel(paths, work: Path) -> list[str]:
 
 
 def synthesise(work: Path, sources: list[Path], core: str, include: Path, timeout: float,
-               params: dict[str, int] | None = None) -> tuple[dict, float]:
-    """Yosys synth_ecp5 of the wrapper around `core`; (cell counts by type, seconds)."""
+               params: dict[str, int] | None = None) -> tuple[dict, float | None]:
+    """Yosys synth_ecp5 of the wrapper around `core`; (cell counts by type, seconds), seconds None
+    when the netlist of an earlier run in `work` is reused (same sources, script and wrapper)."""
     ports = work / "ports.txt"
     src = " ".join(rel(sources, work))
     inc = rel([include], work)[0]
@@ -45,11 +47,31 @@ def synthesise(work: Path, sources: list[Path], core: str, include: Path, timeou
     (work / "synth.ys").write_text(f"read_verilog -sv -I{inc} {src} {WRAPPER_NAME}.v\n"
                                    f"synth_ecp5 -top {WRAPPER_NAME} -json accel.json\n"
                                    "tee -q -o stat.json stat -json\n")
+    key, done = synth_key(work, sources, include), work / "synth.key"
+    if done.is_file() and done.read_text() == key and (work / "accel.json").is_file():
+        return cell_counts(work / "stat.json"), None
+    for stale in (done, work / "stat.json", work / "accel.json"):
+        stale.unlink(missing_ok=True)
     code, secs = run_tool([*yowasp("yosys"), "-q", "-l", "synth.log", "synth.ys"], work, work / "synth.out", timeout)
     if code != 0 or not (work / "stat.json").is_file():
         raise CodesignError(f"yosys synth_ecp5 failed ({last_error(work / 'synth.log')}); see {work}/synth.log")
-    stat = json.loads((work / "stat.json").read_text())
-    return {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()}, secs
+    done.write_text(key)
+    return cell_counts(work / "stat.json"), secs
+
+
+def synth_key(work: Path, sources: list[Path], include: Path) -> str:
+    """A digest of the synthesis script, the wrapper, every source and every header of the include
+    folder (accel_params.vh: the design's parameters and layer table): an unchanged key means the
+    netlist in accel.json is this design's (a rerun at another --clock reuses it)."""
+    digest = hashlib.sha256()
+    for path in (work / "synth.ys", work / f"{WRAPPER_NAME}.v", *sources, *sorted(Path(include).glob("*.vh"))):
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
+
+
+def cell_counts(stat_json: Path) -> dict[str, int]:
+    stat = json.loads(Path(stat_json).read_text())
+    return {k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()}
 
 
 def place_and_route(work: Path, target, clock_mhz: float, timeout: float) -> dict:
@@ -89,5 +111,4 @@ def logic_counts(work: Path, sources: list[Path], top: str, include: Path, timeo
     code, _ = run_tool([*yowasp("yosys"), "-q", "-l", "logic.log", "logic.ys"], work, work / "logic.out", timeout)
     if code != 0 or not (work / "logic_stat.json").is_file():
         raise CodesignError(f"yosys synth_ecp5 failed ({last_error(work / 'logic.log')}); see {work}/logic.log")
-    stat = json.loads((work / "logic_stat.json").read_text())
-    return ecp5_counts({k: int(v) for k, v in stat["design"]["num_cells_by_type"].items()})
+    return ecp5_counts(cell_counts(work / "logic_stat.json"))
