@@ -44,9 +44,9 @@ TARGET_AND_STALLS = [MEMORIES[0], MEMORIES[-1]]
 
 def assert_bit_exact(result, n_layers):
     assert [e["layer"] for e in result["layers"]] == list(range(n_layers))
-    for e in result["layers"]:
-        assert e["bit_exact"] and e["first_mismatch"] is None, e
-    assert result["bit_exact"] is True
+    for e in result["layers"]:     # every stored output; the others stay on chip (checked through their consumers)
+        assert (e["bit_exact"] if e["stored"] else e["bit_exact"] is None) and e["first_mismatch"] is None, e
+    assert result["layers"][-1]["stored"] and result["bit_exact"] is True
     assert all(im["match"] for im in result["images"])
 
 
@@ -243,7 +243,8 @@ def test_cocotbext_axi_testbench(tmp_path):
                                        len(ir.chunks), 2, 10_000_000)
     for f, image in enumerate(images):
         for job, want in zip(ir.layers, run_network(design, params, image)):
-            np.testing.assert_array_equal(read_tensor(mem, job, f * ir.frame_bytes), want)
+            if not job.keep_out:     # an output kept on chip is not in DRAM
+                np.testing.assert_array_equal(read_tensor(mem, job, f * ir.frame_bytes), want)
     cost = evaluate(design, memory=MemoryTiming(read_latency=2, write_latency=2))
     assert cycles == cost.layer_cycles.tolist()
     assert counters["run_cycles"] == pipeline_periods(cost.chunk_cycles, 2).sum()

@@ -79,8 +79,10 @@ def desc_fields() -> list[str]:
 
 def layer_table(ir: HardwareIR, chunk) -> list[dict]:
     """The chunk's layer table: the RTL layer ROM's rows (verilog.chunk_rows: one per layer, or
-    per band x weight slice of a layer larger than the buffers)."""
-    return [dict(fields, index=job.index, name=job.name, ir_kind=job.kind) for job, fields in verilog.chunk_rows(ir, chunk)]
+    per band x weight slice of a layer larger than the buffers), every layer through DRAM (the HLS
+    engine does not keep activations on chip between layers)."""
+    return [dict(fields, index=job.index, name=job.name, ir_kind=job.kind)
+            for job, fields in verilog.chunk_rows(ir, chunk, keep_on_chip=False)]
 
 
 def chunk_sizes(chunk, table: list[dict]) -> dict[str, int]:

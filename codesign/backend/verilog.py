@@ -179,11 +179,13 @@ def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
                             f"inputs but chunk {chunk.index} multiplies {chunk.mult_bits} bits: raise mult_bits")
 
 
-def chunk_rows(ir: HardwareIR, chunk) -> list[tuple[LayerJob, dict]]:
+def chunk_rows(ir: HardwareIR, chunk, keep_on_chip: bool = True) -> list[tuple[LayerJob, dict]]:
     """The chunk's layer table (shared with the HLS backend): (layer job, table row) per row, each
-    checked against the chunk's buffers and multipliers."""
-    rows = []
-    for job in ir.layers[chunk.first_layer:chunk.last_layer + 1]:
+    checked against the chunk's buffers and multipliers. keep_on_chip False: every layer loads its
+    inputs and stores its output (the HLS twin's schedule), else `place_row`'s."""
+    rows, in_off = [], 0
+    jobs = ir.layers[chunk.first_layer:chunk.last_layer + 1]
+    for i, job in enumerate(jobs):
         if not job.tiles_ok:
             raise CodesignError(f"layer {job.index} ({job.name!r}) does not fit chunk {chunk.index}'s buffers even in "
                                 f"tiles (act_buf_kib={chunk.act_buf_bytes // 1024}, wgt_buf_kib="
@@ -191,9 +193,31 @@ def chunk_rows(ir: HardwareIR, chunk) -> list[tuple[LayerJob, dict]]:
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
         for f in sub_layer_fields(job, chunk.rows, chunk.cols, in1_signed):
+            if keep_on_chip:
+                next_keeps = i + 1 < len(jobs) and jobs[i + 1].keep_in
+                place_row(f, job, in_off if job.keep_in else 0, next_keeps, chunk.act_buf_bytes)
+                in_off = f["out_off"]
             check_layer_fits(job, f, chunk)
             rows.append((job, f))
     return rows
+
+
+def place_row(f: dict, job: LayerJob, in_off: int, out_top: bool, act_buf_bytes: int) -> None:
+    """Activations kept on chip (codesign.cost.model.on_chip): a layer that keeps its input reads
+    it at in_off, where the previous layer wrote it, and loads nothing; one that keeps its output
+    stores nothing. Outputs alternate ends of the buffer: a layer whose input sits at the top
+    writes at the bottom (0), one whose input sits at the bottom writes at the top when the next
+    layer keeps it, so each layer needs only its own inputs + output (the fit rule)."""
+    if job.keep_in:
+        f["base0"] += in_off
+        f["flags"] &= ~LOAD_IN
+    if job.keep_out:
+        f["flags"] &= ~STORE
+    if in_off:
+        f.update(out_off=0, wr_off=0)
+    elif out_top:
+        top = act_buf_bytes - align(f["out_bytes"])
+        f.update(out_off=top, wr_off=top)
 
 
 def chunk_context(ir: HardwareIR, chunk) -> dict:

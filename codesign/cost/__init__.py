@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import numpy as np
 
-from codesign.cost.model import (ADD_HEAD_BYTES, BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, ceil_div, dram_bytes_per_cycle,
+from codesign.cost.model import (ADD_HEAD_BYTES, BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, act_bytes, ceil_div,
+                                 dram_bytes_per_cycle,
                                  layer_cycles, memory_timing, scalesim_compute_cycles)
 from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
@@ -57,8 +59,25 @@ def band_figures(layer: Layer) -> dict:
                 band_ok=int(windowed or layer.kind == "add"))
 
 
+def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
+    """The LayerArrays fields `on_chip` reads, from the layer graph: chain_in (the layer's one
+    input is the previous layer's output), chain_out (the next layer chains in, and no other layer
+    reads this output; the last layer's output is the host's), prev_act / next_act (the
+    neighbour's `act_bytes`). figs: `layer_figures` of the same layers."""
+    need = [int(act_bytes(SimpleNamespace(**f))) for f in figs]
+    readers = [[j for j, other in enumerate(layers) if i in other.inputs] for i in range(len(layers))]
+    chain_in = [int(i > 0 and layer.kind != "add" and layer.inputs == [i - 1]) for i, layer in enumerate(layers)]
+    out = []
+    for i in range(len(layers)):
+        nxt = i + 1 < len(layers) and chain_in[i + 1] == 1
+        out.append(dict(chain_in=chain_in[i], chain_out=int(nxt and readers[i] == [i + 1]),
+                        prev_act=need[i - 1] if i else 0, next_act=need[i + 1] if nxt else 0))
+    return out
+
+
 def layer_arrays(design: DesignPoint) -> LayerArrays:
     figs = [layer_figures(layer, layer_in_bits(design, layer)) for layer in design.layers]
+    figs = [dict(f, **c) for f, c in zip(figs, chain_figures(design.layers, figs))]
     return LayerArrays(**{key: np.array([f[key] for f in figs], dtype=np.int64) for key in figs[0]})
 
 

@@ -37,7 +37,10 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   (`MemoryTiming`) comes from the target file (`memory_timing`); these constants are the DMA's
   (templates/verilog/rtl/axi_dma.v), and tests/test_rtl_sim.py holds the sum to the RTL's
   counters under several memory timings, latencies below and above what the window hides.
-  Activations go back to DRAM after every layer; there is no overlap of transfers and compute.
+  A layer's output stays in the activation buffer for the next layer of its chunk when that
+  layer reads only it and both are untiled (`on_chip`): the next layer skips its load, and the
+  output is not stored unless another layer (or the host) reads it. There is no overlap of
+  transfers and compute.
   With random backpressure the RTL takes at least these cycles and at most these plus one
   cycle per stalled handshake (the simulated memory counts them), the bound `codesign sim` checks.
 * A layer whose activations (inputs + output) or parameters do not fit act_buf / wgt_buf runs in
@@ -130,6 +133,14 @@ class LayerArrays:
     pad: object = 0
     band_ok: object = 0
     dw: object = 0       # 1 for a depthwise layer (G = channels GEMMs of M x 1 x taps; `engine_view` lowers it)
+    # activations kept on chip between neighbours (`on_chip`): chain_in 1 when the layer's one input
+    # is the previous layer's output (not an add); chain_out 1 when the next layer chains in and
+    # reads the only copy anyone needs (no other reader); prev_act / next_act the activation
+    # buffer bytes the neighbour needs (`act_bytes`)
+    chain_in: object = 0
+    chain_out: object = 0
+    prev_act: object = 0
+    next_act: object = 0
     w_row: object = None  # weight bytes per output channel in the parameter block (`engine_view` sets it; else k)
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
@@ -260,6 +271,26 @@ def num_inputs(L: LayerArrays):
     return xp.where(is_add, 2, 1)
 
 
+def act_bytes(L: LayerArrays):
+    """Activation buffer bytes a whole (untiled) layer needs: its inputs and its output, each
+    region padded to a burst."""
+    n_in = num_inputs(L)
+    return n_in * align(L.in_bytes // n_in) + align(L.out_bytes)
+
+
+def on_chip(L: LayerArrays, act_buf_bytes, first_in_chunk, last_in_chunk):
+    """(keep_in, keep_out): the layer reads its input from the activation buffer, where the
+    previous layer left it, instead of loading it (keep_in); it does not store its output, which
+    only the next layer reads and reads from the buffer (keep_out). Both need the two layers on
+    one chunk and each untiled (its inputs and output fit act_buf): the output of a layer whose
+    input sits at the bottom of the buffer goes to the top and the next one's output to the
+    bottom, so the fit rule stays act_bytes <= act_buf (codesign.backend.verilog.place_rows)."""
+    fits = act_bytes(L) <= act_buf_bytes
+    keep_in = (L.chain_in > 0) & ~first_in_chunk & fits & (L.prev_act <= act_buf_bytes)
+    keep_out = (L.chain_out > 0) & ~last_in_chunk & fits & (L.next_act <= act_buf_bytes)
+    return keep_in, keep_out
+
+
 def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     """How a layer is tiled to fit its chunk's buffers (broadcast arrays): `slice_ch` output
     channels per weight slice (the last slice the rest) in `slices` slices, `band_rows` output rows
@@ -283,7 +314,7 @@ def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     ok_w = fits_w | (gemm & (ns >= 1))
 
     n_in = num_inputs(L)
-    fits_a = n_in * align(L.in_bytes // n_in) + align(L.out_bytes) <= act_buf_bytes
+    fits_a = act_bytes(L) <= act_buf_bytes
     fixed = (BURST_BYTES - 1) + n_in * ((L.win - L.stride) * L.in_row + 2 * (BURST_BYTES - 1))
     bh = (act_buf_bytes - fixed) // maximum(n_in * L.stride * L.in_row + L.out_row, 1)
     q = maximum(_rows_aligned(L.out_row), _rows_aligned(L.stride * L.in_row))
@@ -358,7 +389,9 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     for count, b in ((1, 0), (maximum(B - 3, 0), 1), (xp.where(B >= 3, 1, 0), B - 2), (1, B - 1)):
         _, lo, hi, lead = band_geometry(L, bh, b)
         banded = banded + count * read((hi - lo) * L.in_row + lead)
-    inputs = n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in))
+    keep_in, keep_out = on_chip(L, act_buf_bytes, first_in_chunk, last_in_chunk)
+    inputs = xp.where(keep_in, 0, n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in)))
+    stores = xp.where(keep_out, 0, stores)
     dram = (xp.where(wo, S, 1) * (inputs + stores) + xp.where((S > 1) & ~wo, B, 1) * params
             + xp.where(wo, S - 1, 0) * outputs)
     total = xp.where(plan["ok"], compute + dram, INFEASIBLE_CYCLES)

@@ -76,7 +76,8 @@ class Accelerator:
     def run(self, images, timeout_s: float = 10.0, all_layers: bool = False) -> list:
         """Run the core on one HWC image or a stack of them (one frame each, pipelined over the
         chunks). Returns, per frame, the last layer's output (HWC int32), or with all_layers the
-        list of every layer's output. Raises AcceleratorError on an error status or a timeout."""
+        list of every layer's output (None for a layer whose output the core keeps on chip: it is
+        not in DRAM). Raises AcceleratorError on an error status or a timeout."""
         if self.param_buf is None:
             self.load_params()
         images = np.asarray(images)
@@ -97,7 +98,8 @@ class Accelerator:
         act.invalidate()
         out = []
         for f in range(frames):
-            tensors = [self._tensor(act, f * stride, layer) for layer in self.layout["layers"]]
+            tensors = [self._tensor(act, f * stride, layer) if layer.get("stored", True) else None
+                       for layer in self.layout["layers"]]
             out.append(tensors if all_layers else tensors[-1])
         return out
 

@@ -29,7 +29,7 @@ def layout(ir: HardwareIR) -> dict:
         "axi_bytes": ir.axi_bytes, "param_bytes": ir.act_addr, "frame_bytes": ir.frame_bytes,
         "input": {"offset": ir.input_addr - ir.act_addr, "shape": list(ir.input_shape)},
         "layers": [{"index": j.index, "name": j.name, "offset": j.out_addr - ir.act_addr, "shape": list(j.out_shape),
-                    "signed": bool(j.out_signed)} for j in ir.layers],
+                    "signed": bool(j.out_signed), "stored": not j.keep_out} for j in ir.layers],
     }
 
 

@@ -13,13 +13,21 @@ from __future__ import annotations
 
 import torch
 
-from codesign.cost import layer_figures
+from codesign.cost import chain_figures, layer_figures
 from codesign.cost.model import LayerArrays, dram_bytes_per_cycle, layer_cycles, memory_timing
 from codesign.cost.resources import asic_energy_uj
 from codesign.search.engine import AcceleratorEngine, Candidate
 from codesign.space.network import block_layers, slots
 
 SMOOTH_MAX = 10.0   # sharpness of the log-sum-exp that stands for the slowest chunk
+
+
+def block_chain_figures(layers, figs) -> list[dict]:
+    """`chain_figures` of one block's layers alone (block_layers(..., input_index=0,
+    first_index=1): layer k is index k + 1): the block's inner links; its first layer is priced as
+    loading its input and its last as storing its output (the neighbouring slots are unknown here)."""
+    local = [layer.model_copy(update={"inputs": [j - 1 for j in layer.inputs]}) for layer in layers]
+    return chain_figures(local, figs)
 
 
 class HardwareLoss:
@@ -94,6 +102,7 @@ class HardwareLoss:
                     macs.append(0.0)
                     continue
                 figs = [layer_figures(l, 8) for l in layers]
+                figs = [dict(f, **c) for f, c in zip(figs, block_chain_figures(layers, figs))]
                 L = LayerArrays(**{f: torch.tensor([d[f] for d in figs])[:, None] for f in figs[0]})
                 sel = {n: v[best[k]][None, :] for n, v in g.items()}
                 total, _, _ = layer_cycles(L, sel["rows"], sel["cols"], sel["ws"], sel["act_buf_kib"] * 1024,
