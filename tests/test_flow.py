@@ -79,7 +79,7 @@ def test_search_train_hw_sim_csim_report(tmp_path):
     for name, count in (("sim.json", SIM_IMAGES), ("csim.json", len(vectors["images"]))):
         result = json.loads((hw / name).read_text())
         assert result["bit_exact"] is True, name
-        assert all(layer["bit_exact"] is (True if layer["stored"] else None) for layer in result["layers"]), name
+        assert all(layer["bit_exact"] is (True if layer.get("stored", True) else None) for layer in result["layers"]), name
         classes = [im.get("class", im.get("predicted_class")) for im in result["images"]]  # csim / sim
         assert classes == vectors["golden_classes"][:count].tolist(), name
     sim = json.loads((hw / "sim.json").read_text())

@@ -192,13 +192,15 @@ def chunk_rows(ir: HardwareIR, chunk, keep_on_chip: bool = True) -> list[tuple[L
                                 f"{chunk.wgt_buf_bytes // 1024}): raise them")
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
+        out_off = None
         for f in sub_layer_fields(job, chunk.rows, chunk.cols, in1_signed):
             if keep_on_chip:
                 next_keeps = i + 1 < len(jobs) and jobs[i + 1].keep_in
                 place_row(f, job, in_off if job.keep_in else 0, next_keeps, chunk.act_buf_bytes)
-                in_off = f["out_off"]
+                out_off = f["out_off"]
             check_layer_fits(job, f, chunk)
             rows.append((job, f))
+        in_off = out_off     # where the next layer finds this one's output (a kept layer is untiled)
     return rows
 
 
@@ -213,11 +215,9 @@ def place_row(f: dict, job: LayerJob, in_off: int, out_top: bool, act_buf_bytes:
         f["flags"] &= ~LOAD_IN
     if job.keep_out:
         f["flags"] &= ~STORE
-    if in_off:
-        f.update(out_off=0, wr_off=0)
-    elif out_top:
-        top = act_buf_bytes - align(f["out_bytes"])
-        f.update(out_off=top, wr_off=top)
+    if in_off or out_top:     # a weight slice writes at its first channel (wr_off - out_off) of the region
+        at = 0 if in_off else act_buf_bytes - align(f["out_bytes"])
+        f.update(out_off=at, wr_off=at + f["wr_off"] - f["out_off"])
 
 
 def chunk_context(ir: HardwareIR, chunk) -> dict:
