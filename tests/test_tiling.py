@@ -12,8 +12,8 @@ import torch
 from codesign.backend import verilog
 from codesign.backend.ir import lower
 from codesign.cost import chunk_arrays, evaluate, layer_arrays
-from codesign.cost.model import (MemoryTiming, array_cycles, layer_cycles,
-                                 transfer_cycles, vector_cycles)
+from codesign.cost.model import (NO_LOAD_CYCLES, PREFETCH_COMPUTE_LAG, PREFETCH_DMA_LAG, MemoryTiming, array_cycles,
+                                 layer_cycles, transfer_cycles, vector_cycles)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
 from designs import random_tiled_design, run_seed  # noqa: E402
@@ -22,7 +22,8 @@ MEMORY = MemoryTiming(read_latency=32, write_latency=16, beat_cycles=2)
 
 
 def row_cycles(f: dict, chunk, bpc: int) -> int:
-    """One table row as the engine runs it: its flagged transfers one after another, its compute."""
+    """One table row as the engine runs it: its flagged transfers one after another (a look at its
+    flags when it has none), its compute, and beside it the next row's parameter prefetch."""
     read = lambda n: int(transfer_cycles(n, bpc, MEMORY.read_latency, MEMORY.beat_cycles))  # noqa: E731
     write = lambda n: int(transfer_cycles(n, bpc, MEMORY.write_latency, MEMORY.beat_cycles, write=True))  # noqa: E731
     flags, ws = f["flags"], chunk.dataflow == "ws"
@@ -30,10 +31,15 @@ def row_cycles(f: dict, chunk, bpc: int) -> int:
         + (read(f["param_bytes"]) if flags & verilog.LOAD_PARAMS else 0) \
         + (read(f["out_bytes"]) if flags & verilog.LOAD_OUT else 0) \
         + (write(f["out_bytes"]) if flags & verilog.STORE else 0)
+    if not flags & (verilog.LOAD_IN | verilog.LOAD_PARAMS | verilog.LOAD_OUT):
+        cycles += NO_LOAD_CYCLES
     if f["g"]:
-        return cycles + int(array_cycles(chunk.rows, chunk.cols, ws, f["m"], f["n"], f["k"], f["g"])) \
-            + (0 if ws else chunk.rows)
-    return cycles + int(vector_cycles(chunk.cols, f["out_bytes"] * f["red"], f["out_bytes"], f["out_c"]))
+        compute = int(array_cycles(chunk.rows, chunk.cols, ws, f["m"], f["n"], f["k"], f["g"])) + (0 if ws else chunk.rows)
+    else:
+        compute = int(vector_cycles(chunk.cols, f["out_bytes"] * f["red"], f["out_bytes"], f["out_c"]))
+    if f["pf_bytes"]:
+        compute = max(compute + PREFETCH_COMPUTE_LAG, read(f["pf_bytes"]) + PREFETCH_DMA_LAG)
+    return cycles + compute
 
 
 def varied(design, rng):

@@ -28,7 +28,8 @@ import numpy as np
 
 from codesign.backend.golden import random_params
 from codesign.cost import chunk_arrays, evaluate, layer_arrays
-from codesign.cost.model import ADD_HEAD_BYTES, dram_bytes_per_cycle, engine_view, on_chip, slice_param_bytes, tile_plan
+from codesign.cost.model import (ADD_HEAD_BYTES, dram_bytes_per_cycle, engine_view, on_chip, prefetch, slice_param_bytes,
+                                 tile_plan)
 from codesign.design import GEMM_KINDS, DesignPoint, layer_in_bits, layer_in_signed
 from codesign.targets import load_target
 
@@ -97,6 +98,10 @@ class LayerJob(BaseModel):
     # left in the activation buffer (no load); the output stays there for the next layer only (no store)
     keep_in: bool
     keep_out: bool
+    # parameter prefetch (codesign.cost.model.prefetch): this layer's parameters were loaded while
+    # the previous layer computed (pf_in); this layer loads the next one's while it computes (pf_out)
+    pf_in: bool
+    pf_out: bool
     predicted_cycles: int
     predicted_compute: int
 
@@ -125,6 +130,8 @@ def lower(design: DesignPoint) -> HardwareIR:
     arrays, ch = layer_arrays(design), chunk_arrays(design)
     plan = {k: np.asarray(v) for k, v in tile_plan(arrays, ch["cols"], ch["ws"], ch["act_buf_bytes"], ch["wgt_buf_bytes"]).items()}
     keep_in, keep_out = on_chip(arrays, ch["act_buf_bytes"], ch["first_in_chunk"], ch["last_in_chunk"])
+    pf_in, pf_out = prefetch(arrays, ch["cols"], ch["act_buf_bytes"], ch["wgt_buf_bytes"], ch["first_in_chunk"],
+                             ch["last_in_chunk"])
     arrays = engine_view(arrays, ch["cols"], ch["ws"])   # the GEMM each layer runs on its chunk (depthwise: dense, block-diagonal)
     addr = 0
     param_addrs = []
@@ -168,7 +175,7 @@ def lower(design: DesignPoint) -> HardwareIR:
             slice_ch=int(plan["slice_ch"][i]) if slices > 1 else layer.out_shape[2], slices=slices,
             slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
             weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
-            keep_in=bool(keep_in[i]), keep_out=bool(keep_out[i]),
+            keep_in=bool(keep_in[i]), keep_out=bool(keep_out[i]), pf_in=bool(pf_in[i]), pf_out=bool(pf_out[i]),
             w_cols=design.accelerator.chunks[design.chunk_of(i)].cols, w_row=int(arrays.w_row[i]) if g else 0,
             predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
     chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,

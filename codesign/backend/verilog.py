@@ -44,7 +44,8 @@ FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "s
           "g", "kc", "row_stride", "step_x", "step_y", "base0", "kw_step", "ck", "out_step_fold", "in_signed",
           "out_lo", "out_hi", "in0_addr", "in1_addr", "in_bytes", "out_addr", "out_bytes", "param_addr",
           "param_bytes", "rec_off", "in1_off", "out_off", "num_in", "mfolds", "nfolds", "kfolds",
-          "red", "vgroups", "in1_signed", "iy0", "wr_off", "flags"]
+          "red", "vgroups", "in1_signed", "iy0", "wr_off", "flags", "w_off", "rec_row0", "pf_addr", "pf_bytes",
+          "pf_woff", "pf_rec_off", "pf_rec_row0"]
 # flags: which transfers a table row (one sub-layer of a tiled layer, or a whole layer) makes, and
 # whether it ends its layer (the layer's cycle counter is written then)
 LOAD_IN, LOAD_PARAMS, LOAD_OUT, STORE, LAYER_END = 1, 2, 4, 8, 16
@@ -92,7 +93,8 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
         mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
         kfolds=ceil_div(job.k, rows) if gemm else 0,
         red=geo["win_h"] * geo["win_w"], vgroups=oh * ow * ceil_div(oc, cols),
-        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS)
+        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS,
+        w_off=0, rec_row0=0, pf_addr=0, pf_bytes=0, pf_woff=0, pf_rec_off=0, pf_rec_row0=0)
 
 
 def sub_layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> list[dict]:
@@ -182,7 +184,8 @@ def check_layer_fits(job: LayerJob, f: dict, chunk) -> None:
 def chunk_rows(ir: HardwareIR, chunk, keep_on_chip: bool = True) -> list[tuple[LayerJob, dict]]:
     """The chunk's layer table (shared with the HLS backend): (layer job, table row) per row, each
     checked against the chunk's buffers and multipliers. keep_on_chip False: every layer loads its
-    inputs and stores its output (the HLS twin's schedule), else `place_row`'s."""
+    inputs and parameters and stores its output (the HLS twin's schedule), else the activations
+    stay on chip where `place_row` says and parameters are prefetched where `place_params` says."""
     rows, in_off = [], 0
     jobs = ir.layers[chunk.first_layer:chunk.last_layer + 1]
     for i, job in enumerate(jobs):
@@ -198,10 +201,43 @@ def chunk_rows(ir: HardwareIR, chunk, keep_on_chip: bool = True) -> list[tuple[L
                 next_keeps = i + 1 < len(jobs) and jobs[i + 1].keep_in
                 place_row(f, job, in_off if job.keep_in else 0, next_keeps, chunk.act_buf_bytes)
                 out_off = f["out_off"]
-            check_layer_fits(job, f, chunk)
             rows.append((job, f))
         in_off = out_off     # where the next layer finds this one's output (a kept layer is untiled)
+    if keep_on_chip:
+        place_params(rows, chunk, rec_depth(jobs, chunk.cols))
+    for job, f in rows:
+        check_layer_fits(job, f, chunk)
     return rows
+
+
+def rec_depth(jobs: list[LayerJob], cols: int) -> int:
+    """Words of a lane's record bank: a power of two that holds any layer's records, and a
+    prefetching layer's and the next one's together, each with a spare row (`place_params`)."""
+    need = [ceil_div(j.out_shape[2], cols) for j in jobs]
+    pairs = [a + b + 2 for a, b, j in zip(need, need[1:], jobs) if j.pf_out]
+    return 1 << max(1, (max(need + pairs) - 1).bit_length())
+
+
+def place_params(rows: list[tuple[LayerJob, dict]], chunk, depth: int) -> None:
+    """Parameter prefetch (codesign.cost.model.prefetch): a layer whose parameters the previous
+    layer loads while it computes goes to the other end of the weight buffer (w_off: the top,
+    wgt_buf - its block) and of the record banks (rec_row0: depth - its rows - 1) when the previous
+    one's sit at the bottom, else to the bottom; its row does not load them, and the previous row
+    names the block (pf_*) to load beside its compute. Prefetching layers are untiled (one row).
+    Each block's records keep the row after them free: a 128-bit beat carries two records, and the
+    block's last beat may carry one past its end (rec_ram writes it to the next row)."""
+    top = False
+    for job, f in rows:
+        top = job.pf_in and not top
+        if top:
+            f.update(w_off=chunk.wgt_buf_bytes - align(f["param_bytes"]),
+                     rec_row0=depth - ceil_div(job.out_shape[2], chunk.cols) - 1)
+        if job.pf_in:
+            f["flags"] &= ~LOAD_PARAMS
+    for (job, f), (_, nxt) in zip(rows, rows[1:]):
+        if job.pf_out:
+            f.update(pf_addr=nxt["param_addr"], pf_bytes=nxt["param_bytes"], pf_woff=nxt["w_off"],
+                     pf_rec_off=nxt["rec_off"], pf_rec_row0=nxt["rec_row0"])
 
 
 def place_row(f: dict, job: LayerJob, in_off: int, out_top: bool, act_buf_bytes: int) -> None:
@@ -227,11 +263,11 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
                     kind=job.kind, m=f["m"] if job.g else 0, fields=[f[name] & 0xFFFFFFFF for name in FIELDS])
                for job, f in rows]
     acc_depth = 1 << max(1, (max([e["m"] for e in entries] + [1]) - 1).bit_length())
-    rec_depth = 1 << max(1, (max(ceil_div(j.out_shape[2], chunk.cols) for j in jobs) - 1).bit_length())
+    depth = rec_depth(jobs, chunk.cols)
     addr_bits = max(chunk.act_buf_bytes, chunk.wgt_buf_bytes).bit_length() + 1
     units = chunk_units(job.kind for job in jobs)
     return dict(chunk.model_dump(), n_layers=len(jobs), layers=[dict(index=j.index) for j in jobs], entries=entries,
-                n_entries=len(entries), acc_depth=acc_depth, rec_depth=rec_depth, addr_bits=addr_bits,
+                n_entries=len(entries), acc_depth=acc_depth, rec_depth=depth, addr_bits=addr_bits,
                 has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"])
 
 

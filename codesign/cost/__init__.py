@@ -44,7 +44,7 @@ def layer_figures(layer: Layer, in_bits: int) -> dict:
                 in_bytes=h * w * c * n_inputs, out_bytes=oh * ow * oc,
                 w_bytes=param_block_bytes(layer),
                 macs=layer.macs, w_bits=layer.w_bits or 0, a_bits=in_bits,
-                vec_c=oc if _vec_elems(layer) else 0, dw=int(layer.kind == "dwconv"), w_row=gemm[2],
+                vec_c=oc if _vec_elems(layer) else 0, out_c=oc, dw=int(layer.kind == "dwconv"), w_row=gemm[2],
                 **band_figures(layer))
 
 
@@ -60,18 +60,25 @@ def band_figures(layer: Layer) -> dict:
 
 
 def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
-    """The LayerArrays fields `on_chip` reads, from the layer graph: chain_in (the layer's one
-    input is the previous layer's output), chain_out (the next layer chains in, and no other layer
-    reads this output; the last layer's output is the host's), prev_act / next_act (the
-    neighbour's `act_bytes`). figs: `layer_figures` of the same layers."""
+    """The LayerArrays fields `on_chip` and `prefetch` read, from the layer graph: chain_in (the
+    layer's one input is the previous layer's output), chain_out (the next layer chains in, and no
+    other layer reads this output; the last layer's output is the host's), pf_prev / pf_next (a
+    neighbour that may prefetch this layer's parameters / whose parameters this layer may
+    prefetch: not an add), and each neighbour's `act_bytes`, parameter bytes and output channels.
+    figs: `layer_figures` of the same layers."""
     need = [int(act_bytes(SimpleNamespace(**f))) for f in figs]
-    readers = [[j for j, other in enumerate(layers) if i in other.inputs] for i in range(len(layers))]
+    n = len(layers)
+    readers = [[j for j, other in enumerate(layers) if i in other.inputs] for i in range(n)]
     chain_in = [int(i > 0 and layer.kind != "add" and layer.inputs == [i - 1]) for i, layer in enumerate(layers)]
     out = []
-    for i in range(len(layers)):
-        nxt = i + 1 < len(layers) and chain_in[i + 1] == 1
-        out.append(dict(chain_in=chain_in[i], chain_out=int(nxt and readers[i] == [i + 1]),
-                        prev_act=need[i - 1] if i else 0, next_act=need[i + 1] if nxt else 0))
+    for i in range(n):
+        prev, nxt = (figs[i - 1] if i else None), (figs[i + 1] if i + 1 < n else None)
+        out.append(dict(chain_in=chain_in[i], chain_out=int(nxt is not None and chain_in[i + 1] == 1 and readers[i] == [i + 1]),
+                        prev_act=need[i - 1] if prev else 0, next_act=need[i + 1] if nxt else 0,
+                        pf_prev=int(prev is not None and layers[i].kind != "add"),
+                        pf_next=int(nxt is not None and layers[i + 1].kind != "add"),
+                        prev_w=prev["w_bytes"] if prev else 0, next_w=nxt["w_bytes"] if nxt else 0,
+                        prev_oc=prev["out_c"] if prev else 0, next_oc=nxt["out_c"] if nxt else 0))
     return out
 
 

@@ -75,6 +75,9 @@ BURST_BYTES = 64     # one AXI burst moves one 64-byte block (the IR aligns ever
 PARAM_BYTES_PER_CHANNEL = 8  # int32 bias, uint16 multiplier, uint8 shift, 1 pad byte
 ADD_HEAD_BYTES = 16  # an add's two int16 input multipliers, padded to one beat of the widest (128-bit) AXI port,
                      # so that its records start on a beat (the RTL writes whole beats of records)
+NO_LOAD_CYCLES = 1   # a table row that loads nothing (input on chip, parameters prefetched): the sequencer's look at its flags
+PREFETCH_COMPUTE_LAG = 0  # a prefetching layer's compute phase against the prefetch: calibrated on the RTL
+PREFETCH_DMA_LAG = 1
 INFEASIBLE_CYCLES = 1 << 40  # a layer no tiling fits into its chunk's buffers: the search drops it, `codesign hw` refuses it
 
 KIND_CODES = {"conv": 0, "dwconv": 1, "fc": 2, "avgpool": 3, "maxpool": 4, "add": 5}
@@ -141,6 +144,16 @@ class LayerArrays:
     chain_out: object = 0
     prev_act: object = 0
     next_act: object = 0
+    # parameter prefetch (`prefetch`): pf_prev 1 when the previous layer may load this one's
+    # parameters while it computes (there is one, and this layer is not an add), pf_next 1 when this
+    # layer may load the next one's; the neighbour's parameter bytes and output channels
+    pf_prev: object = 0
+    pf_next: object = 0
+    prev_w: object = 0
+    next_w: object = 0
+    out_c: object = 0
+    prev_oc: object = 0
+    next_oc: object = 0
     w_row: object = None  # weight bytes per output channel in the parameter block (`engine_view` sets it; else k)
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
@@ -291,6 +304,27 @@ def on_chip(L: LayerArrays, act_buf_bytes, first_in_chunk, last_in_chunk):
     return keep_in, keep_out
 
 
+REC_ROWS = 512     # a lane's record bank: two neighbours' records share its 512 words (one RAMB36), each block
+                   # with a spare row (a 128-bit beat's record past the block's end: verilog.place_params)
+
+
+def prefetch(L: LayerArrays, cols, act_buf_bytes, wgt_buf_bytes, first_in_chunk, last_in_chunk):
+    """(pf_in, pf_out): this layer's parameters were loaded while the previous layer computed
+    (pf_in: no parameter load of its own); this layer loads the next one's while it computes
+    (pf_out). Both layers on one chunk and untiled (one table row each), the next one not an add,
+    and the two parameter blocks together fit the weight buffer, their records the record banks:
+    the next block goes to the other end of the buffer (codesign.backend.verilog.place_params)."""
+    single = (act_bytes(L) <= act_buf_bytes) & (L.w_bytes <= wgt_buf_bytes)
+    rows = lambda oc: ceil_div(oc, cols)  # noqa: E731
+    pair_in = ((align(L.prev_w) + align(L.w_bytes) <= wgt_buf_bytes) & (rows(L.prev_oc) + rows(L.out_c) + 2 <= REC_ROWS)
+               & (L.prev_act <= act_buf_bytes))
+    pair_out = ((align(L.w_bytes) + align(L.next_w) <= wgt_buf_bytes) & (rows(L.out_c) + rows(L.next_oc) + 2 <= REC_ROWS)
+                & (L.next_act <= act_buf_bytes))
+    pf_in = (L.pf_prev > 0) & ~first_in_chunk & single & pair_in
+    pf_out = (L.pf_next > 0) & ~last_in_chunk & single & pair_out
+    return pf_in, pf_out
+
+
 def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     """How a layer is tiled to fit its chunk's buffers (broadcast arrays): `slice_ch` output
     channels per weight slice (the last slice the rest) in `slices` slices, `band_rows` output rows
@@ -392,7 +426,11 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     keep_in, keep_out = on_chip(L, act_buf_bytes, first_in_chunk, last_in_chunk)
     inputs = xp.where(keep_in, 0, n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in)))
     stores = xp.where(keep_out, 0, stores)
+    pf_in, pf_out = prefetch(L, cols, act_buf_bytes, wgt_buf_bytes, first_in_chunk, last_in_chunk)
+    params = xp.where(pf_in, 0, params)
     dram = (xp.where(wo, S, 1) * (inputs + stores) + xp.where((S > 1) & ~wo, B, 1) * params
-            + xp.where(wo, S - 1, 0) * outputs)
-    total = xp.where(plan["ok"], compute + dram, INFEASIBLE_CYCLES)
+            + xp.where(wo, S - 1, 0) * outputs + xp.where(keep_in & pf_in, NO_LOAD_CYCLES, 0))
+    # the next layer's parameters load while this one computes: the longer of the two
+    busy = xp.where(pf_out, maximum(compute + PREFETCH_COMPUTE_LAG, read(L.next_w) + PREFETCH_DMA_LAG), compute)
+    total = xp.where(plan["ok"], busy + dram, INFEASIBLE_CYCLES)
     return total, compute, total - compute

@@ -57,6 +57,9 @@ struct LayerDesc {
     // walker's first pixel base, where output channel 0 of this row goes (out_off + the slice's
     // first channel), the output region, and which transfers the row makes (verilog.LOAD_IN ...)
     int iy0, base0, wr_off, out_off, flags;
+    // the RTL's parameter prefetch (codesign.backend.verilog.place_params); this engine loads every
+    // row's parameters itself, so its rows have them 0
+    int w_off, rec_row0, pf_addr, pf_bytes, pf_woff, pf_rec_off, pf_rec_row0;
 };
 enum RowFlags { LOAD_IN = 1, LOAD_PARAMS = 2, LOAD_OUT = 4, STORE = 8 };
 

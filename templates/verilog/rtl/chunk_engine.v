@@ -53,7 +53,8 @@ module chunk_engine #(
                F_IN1_ADDR = 26, F_IN_BYTES = 27, F_OUT_ADDR = 28, F_OUT_BYTES = 29, F_PARAM_ADDR = 30,
                F_PARAM_BYTES = 31, F_REC_OFF = 32, F_IN1_OFF = 33, F_OUT_OFF = 34, F_NUM_IN = 35,
                F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
-               F_VGROUPS = 40, F_IN1_SIGNED = 41, F_IY0 = 42, F_WR_OFF = 43, F_FLAGS = 44;
+               F_VGROUPS = 40, F_IN1_SIGNED = 41, F_IY0 = 42, F_WR_OFF = 43, F_FLAGS = 44, F_W_OFF = 45,
+               F_REC_ROW0 = 46, F_PF_ADDR = 47, F_PF_BYTES = 48, F_PF_WOFF = 49, F_PF_REC_OFF = 50, F_PF_REC_ROW0 = 51;
     localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4;   // flag bits
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
@@ -77,6 +78,11 @@ module chunk_engine #(
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
+    // where this row's parameters sit (weight buffer byte, record row), and the next row's block
+    // to prefetch beside this row's compute (pf_bytes 0: none; codesign.backend.verilog.place_params)
+    wire [31:0] w_off = `FLD(F_W_OFF), rec_row0 = `FLD(F_REC_ROW0);
+    wire [31:0] pf_addr = `FLD(F_PF_ADDR), pf_bytes = `FLD(F_PF_BYTES), pf_woff = `FLD(F_PF_WOFF);
+    wire [31:0] pf_rec_off = `FLD(F_PF_REC_OFF), pf_rec_row0 = `FLD(F_PF_REC_ROW0);
     wire is_dw = (kind == K_DW);
     // depthwise on OS: one dense block-diagonal GEMM over all C columns (codesign.cost.model.engine_view);
     // on WS: G = channels GEMMs of N = 1 on column 0 (the weight loader reads the taps of one channel)
@@ -155,7 +161,7 @@ module chunk_engine #(
 
     // ---------------------------------------------------------------- control
     localparam S_IDLE = 4'd0, S_DMA_GO = 4'd2, S_DMA_WAIT = 4'd3, S_GEMM = 4'd4,
-               S_GEMM_TAIL = 4'd5, S_VEC = 4'd6, S_VEC_TAIL = 4'd7, S_LEND = 4'd8, S_DONE = 4'd9;
+               S_GEMM_TAIL = 4'd5, S_VEC = 4'd6, S_VEC_TAIL = 4'd7, S_LEND = 4'd8, S_DONE = 4'd9, S_PF_WAIT = 4'd10;
     reg [3:0] state;
     reg [15:0] lidx;         // the table row
     reg [7:0] cidx;          // the layer whose counter runs
@@ -175,6 +181,12 @@ module chunk_engine #(
         else next_load = D_NONE;
     endfunction
     wire [2:0] go_step = (dma_step == D_STORE) ? D_STORE : next_load(dma_step);
+    // the row's operands are in (its last load is done, or it loads nothing): compute starts, and
+    // the next row's parameters start loading beside it (pf_busy until that transfer is done)
+    wire compute_go = (state == S_DMA_WAIT && dma_done && dma_step != D_STORE && next_load(dma_step + 3'd1) == D_NONE)
+                      || (state == S_DMA_GO && go_step == D_NONE);
+    wire pf_go = compute_go && pf_bytes != 0;
+    reg pf_busy;
     assign layer_cycles = cycles;
     genvar gi, gj;
 
@@ -353,7 +365,7 @@ module chunk_engine #(
     // A depthwise layer on WS: lane 0 takes bank g mod C (rec_sel), row g div C.
     reg [31:0] d_crow, gdiv, gmod, rec_sel;
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = in_vec ? c0row : (early ? (dw_ws ? gdiv : nf) : d_crow);
+    wire [31:0] rec_row = rec_row0 + (in_vec ? c0row : (early ? (dw_ws ? gdiv : nf) : d_crow));
     always @(posedge clk) rec_sel <= gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
@@ -468,7 +480,7 @@ module chunk_engine #(
     assign buf_rd_data = act_rd0[DB*8-1:0];
     // the parameter block: weights (below rec_off) into the weight buffer, then one record a beat
     wire param_wr = buf_wr_en && dma_step == D_PARAMS;
-    wire wgt_wr = param_wr && ({{(32-AB){1'b0}}, buf_addr} < rec_off);
+    wire wgt_wr = param_wr && ({{(32-AB){1'b0}}, buf_addr} < (pf_busy ? pf_woff + pf_rec_off : w_off + rec_off));
     reg [31:0] wra, nv, wk;      // weight row address, columns of the fold (nv), WS: the K tile's row 0
     generate if (HAS_GEMM != 0) begin : g_wgt
         wire [31:0] wra_w = wra;
@@ -486,10 +498,13 @@ module chunk_engine #(
         .clk(clk), .wr_en(param_wr && !wgt_wr), .wr_bank(rec_bank), .wr_row(rec_wrow), .wr_data(buf_wr_data),
         .rd_row(rec_row), .out(rec_q));
     always @(posedge clk) begin
-        if (param_wr && buf_addr == {AB{1'b0}}) add_w <= buf_wr_data[31:0];
-        if (state == S_DMA_GO) begin
+        if (param_wr && buf_addr == {AB{1'b0}} && !pf_busy) add_w <= buf_wr_data[31:0];
+        if (pf_go) begin
             rec_bank <= 0;
-            rec_wrow <= 0;
+            rec_wrow <= pf_rec_row0;
+        end else if (state == S_DMA_GO) begin
+            rec_bank <= 0;
+            rec_wrow <= rec_row0;
         end else if (param_wr && !wgt_wr) begin
             rec_bank <= (rec_bank + RPB >= C) ? rec_bank + RPB - C : rec_bank + RPB;   // RPB <= C
             if (rec_bank + RPB >= C) rec_wrow <= rec_wrow + 1;
@@ -497,9 +512,44 @@ module chunk_engine #(
     end
 
     // ---------------------------------------------------------------- the sequencer
+    // the fold walkers' first state (the row's weights at w_off), the first state of the unit the
+    // row runs on, and the next row's parameter prefetch (pf_go)
+    task start_compute;
+        begin
+            tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
+            wbase <= w_off; wbase_g <= w_off; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
+            nv <= nv_of(0); wk <= w_off; wra <= w_off + (WS ? times_const(nv_of(0), R - 1) : 32'd0);
+            pix0 <= pix_init(base0); pixw <= pix_init(base0);
+            kst0 <= k_init(0); kw_s <= k_init(0);
+            v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
+            vpix <= pix_init(base0);
+            state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
+            if (pf_bytes != 0) begin
+                dma_start <= 1'b1;
+                dma_to_dram <= 1'b0;
+                dma_step <= D_PARAMS;
+                dma_dram_addr <= param_base + pf_addr;
+                dma_buf_off <= pf_woff[AB-1:0];
+                dma_nbytes <= pf_bytes;
+                pf_busy <= 1'b1;
+            end
+        end
+    endtask
+    // the compute is done: store (or end the row) once the prefetch is in too
+    task finish_compute;
+        begin
+            if (pf_busy) begin
+                state <= S_PF_WAIT;
+            end else begin
+                dma_step <= D_STORE;
+                state <= flags[FL_STORE] ? S_DMA_GO : S_LEND;
+            end
+        end
+    endtask
     always @(posedge clk) begin
         dma_start <= 1'b0;
         cyc <= cyc + 1;
+        if (pf_busy && dma_done) pf_busy <= 1'b0;
         // the last result enters the requantisers: OS the last fold's last drain row, WS the
         // last fold's last partial sum (both lanes' pipelines: rq_valid, rq_valid_q, wr_valid, the write)
         out_tok <= {out_tok[2:0], WS ? (in_gemm && fold_done && last_fold) : (d_busy && d_last && d_row + 1 == R)};
@@ -507,6 +557,7 @@ module chunk_engine #(
             state <= S_IDLE;
             d_busy <= 1'b0;
             out_tok <= 4'd0;
+            pf_busy <= 1'b0;
         end else begin
             // OS drain runs beside the folds
             if (fold_done && !WS) begin
@@ -532,14 +583,16 @@ module chunk_engine #(
                     dma_step <= D_IN0;
                     state <= S_DMA_GO;
                 end
-                S_DMA_GO: begin   // the row's next transfer that moves bytes (go_step), no cycle for the others
+                S_DMA_GO: if (go_step == D_NONE) begin   // nothing to load (input on chip, parameters prefetched)
+                    start_compute;
+                end else begin   // the row's next transfer that moves bytes (go_step), no cycle for the others
                     dma_start <= 1'b1;
                     dma_to_dram <= (go_step == D_STORE);
                     dma_step <= go_step;
                     case (go_step)
                         D_IN0: begin dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
                         D_IN1: begin dma_dram_addr <= act_base + `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
-                        D_PARAMS: begin dma_dram_addr <= param_base + `FLD(F_PARAM_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_PARAM_BYTES); end
+                        D_PARAMS: begin dma_dram_addr <= param_base + `FLD(F_PARAM_ADDR); dma_buf_off <= w_off[AB-1:0]; dma_nbytes <= `FLD(F_PARAM_BYTES); end
                         default: begin dma_dram_addr <= act_base + `FLD(F_OUT_ADDR); dma_buf_off <= out_off; dma_nbytes <= `FLD(F_OUT_BYTES); end
                     endcase
                     state <= S_DMA_WAIT;
@@ -551,14 +604,7 @@ module chunk_engine #(
                         dma_step <= dma_step + 3'd1;
                         state <= S_DMA_GO;
                     end else begin   // the operands are in: compute
-                        tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
-                        wbase <= 0; wbase_g <= 0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
-                        nv <= nv_of(0); wk <= 0; wra <= WS ? times_const(nv_of(0), R - 1) : 0;
-                        pix0 <= pix_init(base0); pixw <= pix_init(base0);
-                        kst0 <= k_init(0); kw_s <= k_init(0);
-                        v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
-                        vpix <= pix_init(base0);
-                        state <= (HAS_GEMM != 0 && (kind <= K_DW || HAS_VEC == 0)) ? S_GEMM : S_VEC;
+                        start_compute;
                     end
                 end
                 S_GEMM: begin
@@ -608,10 +654,7 @@ module chunk_engine #(
                         end
                     end
                 end
-                S_GEMM_TAIL: if (out_tok[3]) begin
-                    dma_step <= D_STORE;
-                    state <= flags[FL_STORE] ? S_DMA_GO : S_LEND;
-                end
+                S_GEMM_TAIL: if (out_tok[3]) finish_compute;
                 S_VEC: begin
                     if (rcount + 1 < red) begin
                         rcount <= rcount + 1;
@@ -631,10 +674,8 @@ module chunk_engine #(
                         if (v + 1 == vgroups) state <= S_VEC_TAIL;
                     end
                 end
-                S_VEC_TAIL: if (!rq_busy) begin
-                    dma_step <= D_STORE;
-                    state <= flags[FL_STORE] ? S_DMA_GO : S_LEND;
-                end
+                S_VEC_TAIL: if (!rq_busy) finish_compute;
+                S_PF_WAIT: if (!pf_busy) finish_compute;
                 S_LEND: begin
                     if (flags[FL_END]) begin   // the layer's last row: its counter spans all its rows
                         cycles[cidx*32 +: 32] <= cyc;
