@@ -64,7 +64,7 @@ except ImportError:  # pragma: no cover
 
 FOLD_OVERHEAD = 3    # cycles per fold beyond SCALE-Sim's P: the block RAM's read, the operand register, the array's output register
 LAYER_OVERHEAD = 5   # cycles per GEMM layer: controller start/end, the requantiser pipeline
-VECTOR_OVERHEAD = 6  # the same for a pool/add layer on the vector lanes (one more: the buffer's registered read)
+VECTOR_OVERHEAD = 7  # the same for a pool/add layer on the vector lanes (two more: the buffer's registered read, the lanes' operand registers)
 DMA_OVERHEAD = 3     # cycles to start one AXI transfer (a tensor or a parameter block) and see it done
 READ_HANDSHAKE = 1   # per read transfer: the cycle axi_dma takes to raise its first ARVALID
 WRITE_HANDSHAKE = 2  # per write transfer: the cycle to raise AWVALID, the one more the first W beat takes (the buffer's read)

@@ -343,10 +343,12 @@ module chunk_engine #(
     wire [31:0] v_addr0 = vpix[63:32] + roff + c0;   // lane 0's input byte
     wire [31:0] v_addr1 = v_addr0 + in1_off;         // the add's second input
     wire _unused_v = &{1'b0, vpix[111:96], vpix[31:0], vkh[31:16], vkw[31:16], v_addr0[31:AB], v_addr1[31:AB]};
-    // the lanes work a cycle behind the walker (the buffer's read latency): s1_* is the walker's
-    // step of the previous cycle, whose bytes are on the buffer's outputs now
-    reg s1_v, s1_first, s1_in, s1_last;
-    reg [31:0] s1_c0, s1_obase;
+    // the lanes work two cycles behind the walker: the buffer's registered read, then the lanes'
+    // operand registers (xr, yr), so that the add's multipliers start at a flip-flop, not at the
+    // block RAM's slow output. s1_* is the walker's step of the previous cycle (its bytes on the
+    // buffer's outputs now), s2_* the one before (its bytes in the operand registers)
+    reg s1_v, s1_first, s1_in, s1_last, s2_v, s2_first, s2_in, s2_last, vec_q;
+    reg [31:0] s1_c0, s1_obase, s2_c0, s2_obase, c0row_q;
     always @(posedge clk) begin
         s1_v <= in_vec && !rst;
         s1_first <= (rcount == 0);
@@ -354,18 +356,23 @@ module chunk_engine #(
         s1_last <= (rcount + 1 == red);
         s1_c0 <= c0;
         s1_obase <= vobase;
+        {s2_v, s2_first, s2_in, s2_last} <= {s1_v && !rst, s1_first, s1_in, s1_last};
+        s2_c0 <= s1_c0;
+        s2_obase <= s1_obase;
+        vec_q <= in_vec;
+        c0row_q <= c0row;
     end
     // the add layer's two input multipliers: the first 8 bytes of its parameter block
     reg [31:0] add_w;
     wire signed [15:0] add_m0 = add_w[15:0];
     wire signed [15:0] add_m1 = add_w[31:16];
     // the records: every bank reads word rec_row, the channel tile of the value entering the
-    // requantisers two cycles later (the walker's tile; the fold's, or the drain's); the block
+    // requantisers two cycles later (the vector lanes' a cycle after their walker: c0row_q) (the walker's tile; the fold's, or the drain's); the block
     // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
     // A depthwise layer on WS: lane 0 takes bank g mod C (rec_sel), row g div C.
     reg [31:0] d_crow, gdiv, gmod, rec_sel;
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = rec_row0 + (in_vec ? c0row : (early ? (dw_ws ? gdiv : nf) : d_crow));
+    wire [31:0] rec_row = rec_row0 + (vec_q ? c0row_q : (early ? (dw_ws ? gdiv : nf) : d_crow));
     always @(posedge clk) rec_sel <= gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
@@ -374,7 +381,7 @@ module chunk_engine #(
         reg [31:0] rq_acc, rq_addr;
         reg [31:0] acc_mem [0:ACC_DEPTH-1];   // WS: partial sums across K folds
         reg [31:0] lane_p, lane_addr, vacc;
-        assign rq_pending[gj] = s1_v | rq_valid | rq_valid_q | wr_valid[gj];
+        assign rq_pending[gj] = s1_v | s2_v | rq_valid | rq_valid_q | wr_valid[gj];
         // ---- OS drain lane
         wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
         wire d_valid = d_busy && (d_m0 + d_row < M) && (d_ch + gj < N);
@@ -384,25 +391,28 @@ module chunk_engine #(
         wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
         wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (dw_ws ? gj == 0 : ch_base + gj < N);
         // ---- vector lane
-        wire [31:0] e_c = s1_c0 + gj;
-        wire e_in = s1_in;
-        wire [7:0] xb = (gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0;
-        wire [7:0] yb = (gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0;
+        wire [31:0] e_c = s2_c0 + gj;
+        wire e_in = s2_in;
+        reg [7:0] xb, yb;   // the operand registers
+        always @(posedge clk) begin
+            xb <= (gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0;
+            yb <= (gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0;
+        end
         wire signed [31:0] x = act_int(xb, in_signed);
         wire [31:0] y = act_int(yb, in1_signed);
         // the add's products at their real width (9 x 16 bits: one DSP48 each, not 32 x 32)
         wire signed [8:0] x9 = x[8:0], y9 = y[8:0];
         wire _unused_y = &{1'b0, y[31:9]};
         wire signed [24:0] x_m0 = x9 * add_m0, y_m1 = y9 * add_m1;
-        wire first = s1_first;
+        wire first = s2_first;
         wire signed [31:0] vprev = vacc;
         wire signed [31:0] v_next =
             (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
             (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
             (HAS_ADD != 0) ? 32'(x_m0) + 32'(y_m1) : 32'sd0;
-        wire v_emit = s1_v && s1_last && (e_c < out_c);
+        wire v_emit = s2_v && s2_last && (e_c < out_c);
         always @(posedge clk) begin
-            if (s1_v) vacc <= v_next;
+            if (s2_v) vacc <= v_next;
             if (in_gemm && WS && valid_bottom[gj]) begin
                 if (kf + 1 != kfolds) acc_mem[acc_idx] <= ws_total;
                 lane_p <= lane_p + 1;
@@ -414,9 +424,9 @@ module chunk_engine #(
             end
             rq_valid_q <= rq_valid;
             rq_valid <= WS ? (ws_out || v_emit) : (d_valid || v_emit);
-            if (s1_v) begin
+            if (s2_v) begin
                 rq_acc <= v_next;
-                rq_addr <= wr_off + s1_obase + e_c;
+                rq_addr <= wr_off + s2_obase + e_c;
             end else if (WS) begin
                 rq_acc <= ws_total;
                 rq_addr <= lane_addr;
