@@ -393,16 +393,17 @@ module chunk_engine #(
         // ---- vector lane
         wire [31:0] e_c = s2_c0 + gj;
         wire e_in = s2_in;
-        reg [7:0] xb, yb;   // the operand registers
+        // the operand registers: the bytes as 9-bit integers (every byte value fits: [-128, 255]),
+        // so that neither the buffer's output nor the table's signedness fields reach the multipliers
+        reg signed [8:0] x9, y9;
+        wire [31:0] x_int = act_int((gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0, in_signed);
+        wire [31:0] y_int = act_int((gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0, in1_signed);
         always @(posedge clk) begin
-            xb <= (gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0;
-            yb <= (gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0;
+            x9 <= x_int[8:0];
+            y9 <= y_int[8:0];
         end
-        wire signed [31:0] x = act_int(xb, in_signed);
-        wire [31:0] y = act_int(yb, in1_signed);
-        // the add's products at their real width (9 x 16 bits: one DSP48 each, not 32 x 32)
-        wire signed [8:0] x9 = x[8:0], y9 = y[8:0];
-        wire _unused_y = &{1'b0, y[31:9]};
+        wire _unused_xy = &{1'b0, x_int[31:9], y_int[31:9]};
+        wire signed [31:0] x = {{23{x9[8]}}, x9};
         wire signed [24:0] x_m0 = x9 * add_m0, y_m1 = y9 * add_m1;
         wire first = s2_first;
         wire signed [31:0] vprev = vacc;
