@@ -46,6 +46,9 @@ TOP_LUT, TOP_FF = 4000, 1020
 # the streaming DMA (axi_dma.v, one per chunk) synthesised alone: 426 LUT / 405 FF before its
 # window of bursts, 703 / 510 with it; the difference is added per chunk (LUT_PER_CHUNK, FF_PER_CHUNK)
 LUT_PER_CHUNK = 277
+# the parameter prefetch's weight and record offsets on a WS chunk's walkers (a 4 x 4 engine
+# synthesised alone: 8,211 -> 8,601 LUT; an OS engine's were unchanged, 8,016 -> 8,013)
+LUT_PER_WS_CHUNK = 390
 LUT_PER_COL = 800            # requantiser lane, weight column addressing, its share of the controller
 LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has such layers
 LUT_PER_ROW = 4              # an array row's walker stage: refitted on random_design(2, 2) after the walkers were registered (was 280)
@@ -53,7 +56,7 @@ LUT_PER_PE = 32
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
 FF_PER_CHUNK = 441 + 105      # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included; + the DMA's window
 FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
-FF_PER_VEC_LANE = 61
+FF_PER_VEC_LANE = 61 + 18    # + the lane's two 9-bit operand registers
 FF_PER_PE_OS = 114           # operand registers, the accumulator and the result
 FF_PER_PE_WS = 12            # the partial sum sits in the DSP48's P register
 # the registered walkers (docs/verilog.md), counted from their register widths, not fitted: an
@@ -84,7 +87,7 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     # delay-line bits: (held in flip-flops: delays 1 and 2, in SRLs: one LUT per bit of a longer one)
     dl_ff, dl_srl = 2 * cols - 3 + (cols < 2) * (3 - 2 * cols), cols - 3 + (cols < 3) * (3 - cols)
     delays = gemm * 8 + (ws != 0) * 9
-    lut = (LUT_PER_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
+    lut = (LUT_PER_CHUNK + (ws != 0) * LUT_PER_WS_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
            + delays * dl_srl)
     ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS)
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
