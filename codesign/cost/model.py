@@ -39,8 +39,9 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   counters under several memory timings, latencies below and above what the window hides.
   A layer's output stays in the activation buffer for the next layer of its chunk when that
   layer reads only it and both are untiled (`on_chip`): the next layer skips its load, and the
-  output is not stored unless another layer (or the host) reads it. There is no overlap of
-  transfers and compute.
+  output is not stored unless another layer (or the host) reads it. The next layer's parameter
+  block loads during this layer's compute where `prefetch` allows; every other transfer runs in
+  sequence with the compute.
   With random backpressure the RTL takes at least these cycles and at most these plus one
   cycle per stalled handshake (the simulated memory counts them), the bound `codesign sim` checks.
 * A layer whose activations (inputs + output) or parameters do not fit act_buf / wgt_buf runs in
@@ -297,7 +298,7 @@ def on_chip(L: LayerArrays, act_buf_bytes, first_in_chunk, last_in_chunk):
     only the next layer reads and reads from the buffer (keep_out). Both need the two layers on
     one chunk and each untiled (its inputs and output fit act_buf): the output of a layer whose
     input sits at the bottom of the buffer goes to the top and the next one's output to the
-    bottom, so the fit rule stays act_bytes <= act_buf (codesign.backend.verilog.place_rows)."""
+    bottom, so the fit rule stays act_bytes <= act_buf (codesign.backend.verilog.place_row)."""
     fits = act_bytes(L) <= act_buf_bytes
     keep_in = (L.chain_in > 0) & ~first_in_chunk & fits & (L.prev_act <= act_buf_bytes)
     keep_out = (L.chain_out > 0) & ~last_in_chunk & fits & (L.next_act <= act_buf_bytes)
