@@ -26,6 +26,16 @@ def test_memory_map(example_path, name):
     assert add.in_addrs == [ir.layers[add.inputs[0]].out_addr, ir.layers[add.inputs[1]].out_addr]
 
 
+def weights_at(mem, addr: int, count: int, w_bits: int) -> np.ndarray:
+    """count weights from addr: int8 bytes, or at <= 4 bits two's-complement nibbles, low nibble first."""
+    if w_bits > 4:
+        return np.frombuffer(bytes(mem[addr:addr + count]), np.int8)
+    nibbles = []
+    for byte in bytes(mem[addr:addr + (count + 1) // 2]):
+        nibbles += [byte & 15, byte >> 4]
+    return np.array([v - 16 if v >= 8 else v for v in nibbles[:count]])
+
+
 def test_dram_image_decodes_to_the_params(example_path):
     design = load_design(example_path("two_chunk_mixed"))
     ir = lower(design)
@@ -52,7 +62,7 @@ def test_dram_image_decodes_to_the_params(example_path):
                 assert (job.n, job.k, job.g) == ((1, taps, oc) if ws else (oc, taps * min(job.w_cols, oc), 1))
             assert job.w_row == taps
             tile = 1 if job.g > 1 else job.w_cols
-            raw = np.frombuffer(bytes(mem[job.param_addr:job.param_addr + filters.size]), np.int8)
+            raw = weights_at(mem, job.param_addr, filters.size, job.w_bits)
             at = 0
             for n0 in range(0, oc, tile):
                 nv = min(tile, oc - n0)

@@ -212,6 +212,38 @@ def test_depthwise_layers_use_every_column(tmp_path):
     simulate_memories(tmp_path / "hw", design, [MEMORIES[0], MEMORIES[3]], frames=2)
 
 
+def with_weight_bits(design: DesignPoint, bits: int) -> DesignPoint:
+    """The design with every weight at `bits` bits on 8-bit multipliers, its prediction renewed."""
+    layers = [layer.model_copy(update={"w_bits": bits}) if layer.w_bits else layer for layer in design.layers]
+    chunks = [c.model_copy(update={"mult_bits": 8}) for c in design.accelerator.chunks]
+    design = design.model_copy(update={"layers": layers, "name": f"{design.name}_w{bits}",
+                                       "accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
+    return design.model_copy(update={"predicted": evaluate(design).predicted()})
+
+
+@pytest.mark.slow
+def test_4_bit_weights_lie_two_to_a_byte_and_load_faster(tmp_path):
+    """Bits that buy speed (issue 15): the two-chunk example with every weight at 4, 6 and 8 bits on
+    one accelerator. At 4 bits the weights lie two to a byte in DRAM and in the weight buffer, so
+    the layers that load their parameters take fewer cycles; at 6 and 8 bits a byte each, so both
+    run the same cycles. Each bit-exact (the engine unpacks the nibbles), cycles equal to the model."""
+    base = load_design(EXAMPLES / "two_chunk_mixed.json")
+    measured = {}
+    for bits in (4, 6, 8):
+        design = with_weight_bits(base, bits)
+        save_design(design, tmp_path / f"w{bits}.json")
+        generate(tmp_path / f"w{bits}.json", tmp_path / f"hw{bits}")
+        result = simulate(tmp_path / f"hw{bits}", images=1)
+        assert_bit_exact(result, len(design.layers))
+        assert_cycles(result, design, 1)
+        measured[bits] = [e["measured_cycles"] for e in result["layers"]]
+    print("measured cycles per layer at 4, 6, 8 bits:", measured)
+    assert measured[6] == measured[8]
+    assert all(a <= b for a, b in zip(measured[4], measured[8]))
+    assert measured[4][0] < measured[8][0]           # the stem loads its parameters
+    assert sum(measured[4]) < sum(measured[8])
+
+
 def test_random_designs_cover_kinds_bits_dataflows():
     designs = [random_design(run_seed() + i, n_chunks=2 + i % 3) for i in range(RANDOM_DESIGNS)]
     for d in designs:

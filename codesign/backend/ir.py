@@ -11,10 +11,11 @@ The parameters are shared by all frames; frame f's activation addresses are the 
 of several frames pipelined over the chunks (the RTL) keeps every frame's tensors. `dram_size` is
 the size for one frame; `dram_bytes(ir, frames)` for more.
 Activations are HWC, one byte per element (two's complement for signed tensors, whatever the
-bits). Params of a GEMM layer: weights int8, padded to ALIGN, in folds of the chunk's C columns
+bits). Params of a GEMM layer: weights, padded to ALIGN, in folds of the chunk's C columns
 (`fold_layout`): for each N tile n0 = 0, C, 2C, ... the tile's nv = min(C, N - n0)
-filters as a K x nv block, byte (k, j) at k * nv + j (k in (kh, kw, Cin) order), so that one read
-of nv consecutive bytes gives every array column its weight of reduction step k; then
+filters as a K x nv block, weight (k, j) at k * nv + j (k in (kh, kw, Cin) order), so that one read
+of nv consecutive weights gives every array column its weight of reduction step k; weights of at
+most 4 bits lie two to a byte (weight 2i in the low nibble: `pack_weights`), the rest one a byte; then
 per output channel 8 bytes little-endian: int32 bias, uint16 mult, uint8 shift, one zero
 byte. Params of pool/add layers: the same 8-byte records (bias 0); an add layer first has
 its two int16 input multipliers and 4 zero bytes (8 bytes).
@@ -29,7 +30,8 @@ import numpy as np
 from codesign.backend.golden import random_params
 from codesign.cost import chunk_arrays, evaluate, layer_arrays
 from codesign.cost.model import (ADD_HEAD_BYTES, dram_bytes_per_cycle, engine_view, on_chip, prefetch, slice_param_bytes,
-                                 tile_plan)
+                                 tile_plan, weights_per_byte)
+from codesign.cost.model import weight_bytes as packed_bytes
 from codesign.design import GEMM_KINDS, DesignPoint, layer_in_bits, layer_in_signed
 from codesign.targets import load_target
 
@@ -137,13 +139,14 @@ def lower(design: DesignPoint) -> HardwareIR:
     param_addrs = []
     for i, layer in enumerate(design.layers):
         oc = layer.out_shape[2]
-        weight_bytes = align(int(arrays.n[i] * arrays.w_row[i] * arrays.g[i])) if layer.kind in GEMM_KINDS else \
+        weight_bytes = align(int(packed_bytes(arrays.n[i] * arrays.w_row[i] * arrays.g[i], layer.w_bits))) \
+            if layer.kind in GEMM_KINDS else \
             (ADD_HEAD_BYTES if layer.kind == "add" else 0)
         size = weight_bytes + PARAM_RECORD.itemsize * oc
         stride = size
         if plan["slices"][i] > 1:
             sl = int(plan["slice_ch"][i])
-            weight_bytes = align(sl * int(arrays.w_row[i]))
+            weight_bytes = align(int(packed_bytes(sl * int(arrays.w_row[i]), layer.w_bits)))
             stride = align(int(slice_param_bytes(arrays.select(i), sl)))
             size = (int(plan["slices"][i]) - 1) * stride + int(slice_param_bytes(arrays.select(i), oc - (int(plan["slices"][i]) - 1) * sl))
         param_addrs.append((addr, weight_bytes, stride))
@@ -196,6 +199,15 @@ def fold_layout(w: np.ndarray, cols: int) -> np.ndarray:
     return np.concatenate([w[n0:n0 + cols].T.ravel() for n0 in range(0, len(w), cols)])
 
 
+def pack_weights(w: np.ndarray, w_bits: int) -> bytes:
+    """Weights in the order given as bytes: one a byte, or two a byte (element 2i in the low nibble,
+    2i + 1 in the high one) when they have at most PACK_BITS bits (cost.model.weights_per_byte)."""
+    if int(weights_per_byte(w_bits)) == 1:
+        return w.astype(np.int8).tobytes()
+    nib = np.append(w, [0] * (len(w) % 2)).astype(np.int64) & 0xF
+    return (nib[0::2] | (nib[1::2] << 4)).astype(np.uint8).tobytes()
+
+
 def param_block(job: LayerJob, p: dict) -> bytes:
     """The bytes of one layer's parameter region (see the module docstring)."""
     oc = job.out_shape[2]
@@ -204,8 +216,9 @@ def param_block(job: LayerJob, p: dict) -> bytes:
         for c0 in range(0, oc, job.slice_ch):
             c1 = min(c0 + job.slice_ch, oc)
             w = np.asarray(p["w"]).astype(np.int64).reshape(oc, -1)[c0:c1]
-            w = fold_layout(w, job.w_cols if job.g == 1 else 1).astype(np.int8)   # depthwise on WS: channel after channel
-            blocks.append(w.tobytes().ljust(align((c1 - c0) * job.w_row), b"\0") + records(p, c0, c1))
+            w = fold_layout(w, job.w_cols if job.g == 1 else 1)   # depthwise on WS: channel after channel
+            w = pack_weights(w, job.w_bits)
+            blocks.append(w.ljust(align(int(packed_bytes((c1 - c0) * job.w_row, job.w_bits))), b"\0") + records(p, c0, c1))
         return b"".join(b.ljust(job.slice_stride, b"\0") for b in blocks[:-1]) + blocks[-1]
     head = np.asarray(p["add_mult"], "<i2").tobytes().ljust(ADD_HEAD_BYTES, b"\0") if job.kind == "add" else b""
     return head + records(p, 0, oc)

@@ -21,7 +21,7 @@ import jinja2
 import codesign
 from codesign.backend.golden import act_range
 from codesign.backend.ir import ALIGN, PARAM_RECORD, HardwareIR, LayerJob, align
-from codesign.cost.model import BURST_BYTES, band_geometry, dma_outstanding
+from codesign.cost.model import BURST_BYTES, band_geometry, dma_outstanding, weight_bytes, weights_per_byte
 from codesign.cost.resources import LUT_MULT_MAX_BITS
 from codesign.design import DesignPoint, chunk_units
 from codesign.driver import regmap
@@ -47,9 +47,10 @@ FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "s
           "red", "vgroups", "in1_signed", "iy0", "wr_off", "flags", "w_off", "rec_row0", "pf_addr", "pf_bytes",
           "pf_woff", "pf_rec_off", "pf_rec_row0"]
 # flags: which transfers a table row (one sub-layer of a tiled layer, or a whole layer) makes, and
-# whether it ends its layer (the layer's cycle counter is written then)
+# whether it ends its layer (the layer's cycle counter is written then); W_PACKED: how its weights lie
 LOAD_IN, LOAD_PARAMS, LOAD_OUT, STORE, LAYER_END = 1, 2, 4, 8, 16
 ALL_FLAGS = LOAD_IN | LOAD_PARAMS | STORE | LAYER_END
+W_PACKED = 32   # the row's weights lie two to a byte (codesign.cost.model.weights_per_byte)
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -93,7 +94,7 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
         mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
         kfolds=ceil_div(job.k, rows) if gemm else 0,
         red=geo["win_h"] * geo["win_w"], vgroups=oh * ow * ceil_div(oc, cols),
-        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS,
+        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS | packed_flag(job),
         w_off=0, rec_row0=0, pf_addr=0, pf_bytes=0, pf_woff=0, pf_rec_off=0, pf_rec_row0=0)
 
 
@@ -112,7 +113,7 @@ def sub_layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> l
         f["wr_off"] = f["out_off"]
         if job.slices > 1:
             slice_fields(job, f, s, cols)
-        f["flags"] = row_flags(job, b, s)
+        f["flags"] = row_flags(job, b, s) | packed_flag(job)
         entries.append(f)
     entries[-1]["flags"] |= LAYER_END
     return entries
@@ -138,12 +139,16 @@ def band_fields(job: LayerJob, f: dict, b: int, rows: int, cols: int) -> dict:
     return f
 
 
+def packed_flag(job: LayerJob) -> int:
+    return W_PACKED if job.g and int(weights_per_byte(job.w_bits)) == 2 else 0
+
+
 def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
     """Slice s: output channels c0 .. from its own parameter block, written at channel c0 of the
     band's full-width output (a depthwise slice reads input channels c0 ..)."""
     c0 = s * job.slice_ch
     ch = min(job.slice_ch, job.out_shape[2] - c0)
-    wbytes = align(ch * job.w_row)
+    wbytes = align(int(weight_bytes(ch * job.w_row, job.w_bits)))
     f.update(param_addr=job.param_addr + s * job.slice_stride, param_bytes=wbytes + PARAM_RECORD.itemsize * ch,
              rec_off=wbytes, wr_off=f["out_off"] + c0)
     if job.g > 1:     # depthwise on WS: slices are groups
@@ -268,7 +273,8 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
     units = chunk_units(job.kind for job in jobs)
     return dict(chunk.model_dump(), n_layers=len(jobs), layers=[dict(index=j.index) for j in jobs], entries=entries,
                 n_entries=len(entries), acc_depth=acc_depth, rec_depth=depth, addr_bits=addr_bits,
-                has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"])
+                has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"],
+                has_pack=int(any(packed_flag(job) for job in jobs)))
 
 
 def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Path) -> None:

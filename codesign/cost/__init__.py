@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from codesign.cost.model import (ADD_HEAD_BYTES, BURST_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, act_bytes, ceil_div,
-                                 dram_bytes_per_cycle,
+from codesign.cost.model import (ADD_HEAD_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, act_bytes, align,
+                                 dram_bytes_per_cycle, weight_bytes, weights_per_byte,
                                  layer_cycles, memory_timing, scalesim_compute_cycles)
 from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
@@ -26,9 +26,9 @@ def _vec_elems(layer: Layer) -> int:
 
 
 def param_block_bytes(layer: Layer) -> int:
-    """Bytes of the layer's parameter block in DRAM: weights padded to BURST_BYTES, then one record
-    per output channel (add: its two input multipliers first). See codesign.backend.ir."""
-    head = ceil_div(layer.weight_count, BURST_BYTES) * BURST_BYTES if layer.kind in GEMM_KINDS else 0
+    """Bytes of the layer's parameter block in DRAM: weights (two to a byte at <= 4 bits) padded to
+    BURST_BYTES, then one record per output channel (add: its two input multipliers first). See codesign.backend.ir."""
+    head = align(int(weight_bytes(layer.weight_count, layer.w_bits))) if layer.kind in GEMM_KINDS else 0
     if layer.kind == "add":
         head = ADD_HEAD_BYTES
     return head + PARAM_BYTES_PER_CHANNEL * layer.out_shape[2]
@@ -153,9 +153,11 @@ def chunk_fpga_resources(design: DesignPoint, family: str | None = "xc7") -> dic
     arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
     units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
     gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
+    pack = arr(lambda c: any(layer.kind in GEMM_KINDS and int(weights_per_byte(layer.w_bits)) == 2
+                             for layer in design.layers[c.first_layer:c.last_layer + 1]))
     return fpga_resources(arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits),
                           arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib),
-                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7")
+                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7", pack)
 
 
 def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:

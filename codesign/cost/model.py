@@ -94,6 +94,20 @@ def ceil_div(a, b):
     return (a + b - 1) // b
 
 
+PACK_BITS = 4   # weights of at most this many bits are stored two to a byte (DRAM and weight buffer)
+
+
+def weights_per_byte(w_bits):
+    """2 for weights of 1 .. PACK_BITS bits (a byte holds two: low nibble first), else 1."""
+    xp = _xp(w_bits)
+    return xp.where((w_bits > 0) & (w_bits <= PACK_BITS), 2, 1)
+
+
+def weight_bytes(count, w_bits):
+    """Bytes of `count` consecutive weights of w_bits bits in the parameter block (packed)."""
+    return ceil_div(count, weights_per_byte(w_bits))
+
+
 def _pair(a, b):
     """torch's maximum/minimum take tensors only: lift a Python number to the other's device."""
     if torch is not None and isinstance(a, torch.Tensor) and not isinstance(b, torch.Tensor):
@@ -343,7 +357,8 @@ def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     gemm = L.g > 0
     chans = L.n * L.g
     fits_w = L.w_bytes <= wgt_buf_bytes
-    ns = (wgt_buf_bytes - (BURST_BYTES - 1)) // (L.w_row + PARAM_BYTES_PER_CHANNEL)
+    pack = weights_per_byte(L.w_bits)   # ns channels fit when ceil(ns * w_row / pack) + 8 ns <= wgt_buf - 63
+    ns = pack * (wgt_buf_bytes - (BURST_BYTES - 1)) // (L.w_row + pack * PARAM_BYTES_PER_CHANNEL)
     ns = xp.where(ns >= cols, ns // cols * cols, ns)
     slices = xp.where(fits_w, 1, ceil_div(chans, maximum(ns, 1)))
     ok_w = fits_w | (gemm & (ns >= 1))
@@ -373,7 +388,7 @@ def band_geometry(L: LayerArrays, band_rows, b):
 
 def slice_param_bytes(L: LayerArrays, ch):
     """Bytes of a weight slice of ch channels (L: `engine_view`'s): its weights padded to a burst, then its records."""
-    return align(ch * L.w_row) + PARAM_BYTES_PER_CHANNEL * ch
+    return align(weight_bytes(ch * L.w_row, L.w_bits)) + PARAM_BYTES_PER_CHANNEL * ch
 
 
 def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_bytes,

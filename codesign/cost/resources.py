@@ -53,6 +53,11 @@ LUT_PER_COL = 800            # requantiser lane, weight column addressing, its s
 LUT_PER_VEC_LANE = 240       # a vector lane (pooling / add), when the chunk has such layers
 LUT_PER_ROW = 4              # an array row's walker stage: refitted on random_design(2, 2) after the walkers were registered (was 280)
 LUT_PER_PE = 32
+# a chunk with packed (<= 4-bit) weights: per column the nibble select of its weight (a 2:1 and a
+# 3:1 mux) and the half-address read; random_design(21, 3) (15 columns) synthesised with and
+# without: 26,147 -> 26,275 LUT, 13,186 -> 13,248 FF
+LUT_PER_PACK_COL = 9
+FF_PER_PACK_COL = 4
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
 FF_PER_CHUNK = 441 + 105      # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included; + the DMA's window
 FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
@@ -72,13 +77,14 @@ FF_PER_COL_OPERAND = 11
 
 
 def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,
-                   family="xc7") -> dict:
+                   family="xc7", pack=1) -> dict:
     """dsp, lut, ff, bram36 per chunk (broadcast over candidates); sum over the chunk axis and
     add `top_share(family)` once per design. gemm / vec / add: whether the chunk's layers use
-    the array, the vector lanes (pool, add) and the add's input scaling (the RTL drops what is
-    unused); the defaults are the upper bound. family "ecp5": see `ecp5_resources`."""
+    the array, the vector lanes (pool, add) and the add's input scaling, pack whether a layer has
+    packed (<= 4-bit) weights (the RTL drops what is unused); the defaults are the upper bound.
+    family "ecp5": see `ecp5_resources`."""
     if family == "ecp5":
-        return ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add)
+        return ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add, pack)
     xp = _xp(rows, cols, mult_bits, act_buf_kib)
     pes = rows * cols
     dsp_mac = mult_bits > LUT_MULT_MAX_BITS
@@ -87,13 +93,13 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     # delay-line bits: (held in flip-flops: delays 1 and 2, in SRLs: one LUT per bit of a longer one)
     dl_ff, dl_srl = 2 * cols - 3 + (cols < 2) * (3 - 2 * cols), cols - 3 + (cols < 3) * (3 - cols)
     delays = gemm * 8 + (ws != 0) * 9
-    lut = (LUT_PER_CHUNK + (ws != 0) * LUT_PER_WS_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols + gemm * (LUT_PER_ROW * rows + lut_pe * pes)
-           + delays * dl_srl)
+    lut = (LUT_PER_CHUNK + (ws != 0) * LUT_PER_WS_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols
+           + gemm * (LUT_PER_ROW * rows + lut_pe * pes + pack * LUT_PER_PACK_COL * cols) + delays * dl_srl)
     ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS)
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
                + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
-    ff = (FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols + gemm * (ff_pe * pes + walkers)
-          + delays * dl_ff)
+    ff = (FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols
+          + gemm * (ff_pe * pes + walkers + pack * FF_PER_PACK_COL * cols) + delays * dl_ff)
     act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
     bram = (0.5 * (act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048))
             + REC_BRAM36 * cols)
@@ -125,9 +131,9 @@ ECP5_LUT4_PER_LUT = 1.4
 ECP5_FF_PER_FF = 1.0
 
 
-def ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1) -> dict:
+def ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1, pack=1) -> dict:
     """mult18 (MULT18X18D), dp16kd, lut4, ff per chunk on an ECP5 (broadcast like fpga_resources)."""
-    x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add)
+    x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add, pack=pack)
     act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
     dp16kd = act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048) + REC_DP16KD * cols
     return {"mult18": x["dsp"], "dp16kd": dp16kd, "lut4": x["lut"] * ECP5_LUT4_PER_LUT, "ff": x["ff"] * ECP5_FF_PER_FF}

@@ -4,7 +4,7 @@ width on the accelerator the engine found best for the current network.
 For the chunk that runs slot i, and each width m, the best grid configuration is the one that
 runs that chunk's current layers fastest within what the other chunks leave of the target's
 resources (at width m a chunk of <= 4-bit multipliers needs no DSPs, so it can be larger).
-cycles[i, j, m] is then block j's layers on that configuration. The loss weights these exact
+cycles[i, j, m] is then block j's layers, with m-bit weights, on that configuration. The loss weights these exact
 integers by the block probabilities and by P(max(w_bits, in_bits, out_bits) = m) from the bit
 probabilities, so it is differentiable in every architecture parameter.
 """
@@ -96,21 +96,30 @@ class HardwareLoss:
         for slot, k in zip(self.slots, self.slot_chunk):
             per_block, macs = [], []
             for name in slot.candidates:
-                layers = block_layers(name, slot, 0, 1, 8, 8, fixed)
-                if not layers:
+                if not block_layers(name, slot, 0, 1, 8, 8, fixed):
                     per_block.append(torch.zeros(len(self.widths), dtype=torch.float64))
                     macs.append(0.0)
                     continue
-                figs = [layer_figures(l, 8) for l in layers]
-                figs = [dict(f, **c) for f, c in zip(figs, block_chain_figures(layers, figs))]
-                L = LayerArrays(**{f: torch.tensor([d[f] for d in figs])[:, None] for f in figs[0]})
+                L = self._block_arrays(name, slot)
                 sel = {n: v[best[k]][None, :] for n, v in g.items()}
                 total, _, _ = layer_cycles(L, sel["rows"], sel["cols"], sel["ws"], sel["act_buf_kib"] * 1024,
                                            sel["wgt_buf_kib"] * 1024, sel["weights_outer"], no, no, bpc, memory)
                 per_block.append(total.double().sum(0))
-                macs.append(float(sum(d["macs"] for d in figs)))
+                macs.append(float(L.macs[:, 0].sum()))
             self.cycles.append(torch.stack(per_block))            # (candidates, widths)
             self.macs.append(torch.tensor(macs, dtype=torch.float64))
+
+    def _block_arrays(self, name, slot) -> LayerArrays:
+        """The block's layers with (layers, widths) figures: at width m its weights have m bits
+        (at most 8), so that weights packed two to a byte at <= 4 bits are priced at those widths."""
+        fixed = self.config.bits.fixed
+        per_width = []
+        for m in self.widths:
+            layers = block_layers(name, slot, 0, 1, min(m, 8), 8, fixed)
+            figs = [layer_figures(l, 8) for l in layers]
+            per_width.append([dict(f, **c) for f, c in zip(figs, block_chain_figures(layers, figs))])
+        return LayerArrays(**{f: torch.tensor([[w[i][f] for w in per_width] for i in range(len(per_width[0]))])
+                              for f in per_width[0][0]})
 
     def width_probs(self, w_probs: torch.Tensor, a_probs: torch.Tensor) -> torch.Tensor:
         """(slots, widths): P(max(w_bits, a_bits, previous a_bits) = m) per slot."""

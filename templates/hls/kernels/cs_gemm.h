@@ -134,7 +134,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
                 const bool on = k < d.k && n0 + c < d.n && (!dw || t.ch == c);
-                w[c] = on ? weight<C>(wgt[c], wrow[c] + row * nv) : w_t(0);
+                w[c] = on ? weight<C>(wgt[c], wrow[c] + row * nv, d.flags & W_PACKED) : w_t(0);
             }
             pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
             advance(t, d);
@@ -196,7 +196,7 @@ template <class C> struct gemm_engine<C, DF_WS> {
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
                 const bool valid = k0 + r < d.k && n0 + c < d.n;
-                w[r][c] = valid ? weight<C>(wgt[c], (g * d.n + n0) * d.k + (k0 + r) * nv + c) : w_t(0);
+                w[r][c] = valid ? weight<C>(wgt[c], (g * d.n + n0) * d.k + (k0 + r) * nv + c, d.flags & W_PACKED) : w_t(0);
             }
             tap[r] = t;
             advance(t, d);

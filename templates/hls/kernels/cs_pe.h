@@ -147,8 +147,13 @@ template <class C> int fold_cols(const LayerDesc &d, int n0) {
     return (d.n - n0 < C::COLS) ? d.n - n0 : C::COLS;
 }
 
-template <class C> typename pe_types<C>::w_t weight(const word_t *wgt, int index) {
+// Weight `index` of a parameter block: a byte each, or two a byte (low nibble first) when packed.
+template <class C> typename pe_types<C>::w_t weight(const word_t *wgt, int index, bool packed) {
 #pragma HLS INLINE
+    if (packed) {
+        const byte_t b = word_byte(wgt, index >> 1);
+        return (typename pe_types<C>::w_t)(ap_int<4>)((index & 1) ? b.range(7, 4) : b.range(3, 0));
+    }
     return (typename pe_types<C>::w_t)(ap_int<8>)word_byte(wgt, index);
 }
 

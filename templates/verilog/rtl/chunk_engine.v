@@ -17,7 +17,7 @@ module chunk_engine #(
     parameter DB = 8, parameter NL = 1, parameter NE = 1, parameter AB = 20, parameter NF = 45, parameter LUT_MULT_BITS = 4,
     // what the chunk's layers need: the array (conv/fc/dwconv), the vector lanes (pool/add), the
     // add's input scaling; synthesis drops what a chunk does not use
-    parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1
+    parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1, parameter HAS_PACK = 1
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -55,7 +55,7 @@ module chunk_engine #(
                F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
                F_VGROUPS = 40, F_IN1_SIGNED = 41, F_IY0 = 42, F_WR_OFF = 43, F_FLAGS = 44, F_W_OFF = 45,
                F_REC_ROW0 = 46, F_PF_ADDR = 47, F_PF_BYTES = 48, F_PF_WOFF = 49, F_PF_REC_OFF = 50, F_PF_REC_ROW0 = 51;
-    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4;   // flag bits
+    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4, FL_WPACK = 5;   // flag bits
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -74,7 +74,7 @@ module chunk_engine #(
     wire [AB-1:0] out_off = desc[F_OUT_OFF*32 +: AB];   // the output region (the store reads it)
     wire [31:0] wr_off = `FLD(F_WR_OFF);        // where this row's output channel 0 is written
     wire [15:0] row0 = `FLD16(F_IY0);           // the first window row in image rows (a band's)
-    wire [4:0] flags = desc[F_FLAGS*32 +: 5];
+    wire [5:0] flags = desc[F_FLAGS*32 +: 6];
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
@@ -83,6 +83,10 @@ module chunk_engine #(
     wire [31:0] w_off = `FLD(F_W_OFF), rec_row0 = `FLD(F_REC_ROW0);
     wire [31:0] pf_addr = `FLD(F_PF_ADDR), pf_bytes = `FLD(F_PF_BYTES), pf_woff = `FLD(F_PF_WOFF);
     wire [31:0] pf_rec_off = `FLD(F_PF_REC_OFF), pf_rec_row0 = `FLD(F_PF_REC_ROW0);
+    // the weight walkers count weights: from byte w_off, or from nibble 2 w_off when the row's
+    // weights lie two to a byte (FL_WPACK, codesign.cost.model.weights_per_byte)
+    wire wpack = (HAS_PACK != 0) && flags[FL_WPACK];   // HAS_PACK 0: no row of the chunk is packed
+    wire [31:0] w_el0 = wpack ? {w_off[30:0], 1'b0} : w_off;
     wire is_dw = (kind == K_DW);
     // depthwise on OS: one dense block-diagonal GEMM over all C columns (codesign.cost.model.engine_view);
     // on WS: G = channels GEMMs of N = 1 on column 0 (the weight loader reads the taps of one channel)
@@ -494,14 +498,30 @@ module chunk_engine #(
     wire wgt_wr = param_wr && ({{(32-AB){1'b0}}, buf_addr} < (pf_busy ? pf_woff + pf_rec_off : w_off + rec_off));
     reg [31:0] wra, nv, wk;      // weight row address, columns of the fold (nv), WS: the K tile's row 0
     generate if (HAS_GEMM != 0) begin : g_wgt
+        // packed weights: the buffer is read at wra / 2, and column j takes nibble j of the bytes
+        // read (nibble j + 1 when the row starts at an odd weight), sign-extended
         wire [31:0] wra_w = wra;
         wire _unused_wra = &{1'b0, wra_w[31:AB]};
+        wire [C*8-1:0] wgt_raw;
+        reg pack_q, odd_q;
+        always @(posedge clk) {pack_q, odd_q} <= {wpack, wpack && wra_w[0]};
         byte_ram #(.BYTES(WGT_BYTES), .NB(NB), .RB(C), .AB(AB)) u_wgt (
             .clk(clk), .wr_addr(buf_addr), .wr_mask(wgt_wr ? dma_mask : {NB{1'b0}}), .wr_data(dma_data),
-            .rd_addr(wra_w[AB-1:0]), .rd_data(wgt_q));
+            .rd_addr(wpack ? wra_w[AB:1] : wra_w[AB-1:0]), .rd_data(wgt_raw));
+        if (HAS_PACK != 0) begin : g_pack
+            for (gj = 0; gj < C; gj = gj + 1) begin : g_unpack
+                wire [3:0] nib_even = wgt_raw[(gj / 2) * 8 + (gj % 2) * 4 +: 4];
+                wire [3:0] nib_odd = wgt_raw[((gj + 1) / 2) * 8 + ((gj + 1) % 2) * 4 +: 4];
+                wire [3:0] nib = odd_q ? nib_odd : nib_even;
+                assign wgt_q[gj*8 +: 8] = pack_q ? {{4{nib[3]}}, nib} : wgt_raw[gj*8 +: 8];
+            end
+        end else begin : g_no_pack
+            assign wgt_q = wgt_raw;
+            wire _unused_pack = &{1'b0, pack_q, odd_q};
+        end
     end else begin : g_no_wgt
         assign wgt_q = {C*8{1'b0}};
-        wire _unused_wgt = &{1'b0, wgt_wr, wra, wk};
+        wire _unused_wgt = &{1'b0, wgt_wr, wra, wk, wpack};
     end endgenerate
     reg [31:0] rec_bank, rec_wrow;
     localparam RPB = DB / 8;     // records per DMA beat
@@ -528,8 +548,8 @@ module chunk_engine #(
     task start_compute;
         begin
             tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
-            wbase <= w_off; wbase_g <= w_off; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
-            nv <= nv_of(0); wk <= w_off; wra <= w_off + (WS ? times_const(nv_of(0), R - 1) : 32'd0);
+            wbase <= w_el0; wbase_g <= w_el0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
+            nv <= nv_of(0); wk <= w_el0; wra <= w_el0 + (WS ? times_const(nv_of(0), R - 1) : 32'd0);
             pix0 <= pix_init(base0); pixw <= pix_init(base0);
             kst0 <= k_init(0); kw_s <= k_init(0);
             v <= 0; rcount <= 0; c0 <= 0; vobase <= 0; vkh <= 0; vkw <= 0; roff <= 0; rrow <= 0;
