@@ -15,9 +15,10 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
   `engine_view`); `tile_plan` and `layer_cycles` price that view.
 * SCALE-Sim's compute cycles: G * F * P - 1 with P = R + C + T - 2 (OS) or 2R + C + T - 2 (WS):
   `scalesim_compute_cycles`, the figure tests compare with SCALE-Sim.
-* Our array runs each fold in the same P cycles plus FOLD_OVERHEAD cycles the controller spends
-  between folds (draining the OS accumulators through the requantiser row by row / reloading
-  WS weights), and LAYER_OVERHEAD cycles per layer (start, last write-back): `array_cycles`.
+* Our array runs each WS fold in the same P cycles plus FOLD_OVERHEAD cycles (the block RAM's
+  read, the operand register, the PE's output register), and OS folds back to back: a fold's
+  operands follow the previous fold's at once, so folds are max(T, R + C - 2 + FOLD_OVERHEAD)
+  apart; LAYER_OVERHEAD cycles per layer (start, last write-back): `array_cycles`.
   These two constants are the controller's; tests/test_rtl_sim.py compares the model's layer
   cycles with the RTL's counters exactly.
 * Non-GEMM layers (pool, add) run on the chunk's C vector lanes, one output channel per lane:
@@ -211,13 +212,22 @@ def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):
 
 
 def array_cycles(rows, cols, ws, m, n, k, g):
-    """Cycles our array spends computing a GEMM layer (0 where g == 0)."""
+    """Cycles our array spends computing a GEMM layer (0 where g == 0).
+
+    WS: folds one after another, each its P + FOLD_OVERHEAD. OS: folds back to back
+    (chunk_engine.v): a fold's T operands follow the previous fold's at once, and only its last
+    one waits until the previous fold's results have left the array for the drain bank
+    (drain = R + C - 2 + FOLD_OVERHEAD cycles after that fold's last operand) and, in the first
+    fold, until the row walkers have run R cycles; so folds are max(T, drain) apart, and the
+    last one's results reach the bank `drain` cycles after its last operand."""
     xp = _xp(rows, cols, ws, m, n, k, g)
     sr = xp.where(ws, k, m)
     t = xp.where(ws, m, k)
     folds = g * ceil_div(sr, rows) * ceil_div(n, cols)
-    per_fold = xp.where(ws, 2 * rows, rows) + cols + t - 2 + FOLD_OVERHEAD
-    return xp.where(g > 0, folds * per_fold + LAYER_OVERHEAD, 0)
+    ws_cycles = folds * (2 * rows + cols + t - 2 + FOLD_OVERHEAD)
+    drain = rows + cols - 2 + FOLD_OVERHEAD
+    os_cycles = (folds - 1) * maximum(t, drain) + maximum(t, rows) + drain
+    return xp.where(g > 0, xp.where(ws, ws_cycles, os_cycles) + LAYER_OVERHEAD, 0)
 
 
 def vector_cycles(cols, vec_elems, out_elems=None, out_c=None):

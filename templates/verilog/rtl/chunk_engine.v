@@ -209,6 +209,19 @@ module chunk_engine #(
     // channels n0 .. n0 + kc - 1, so its reduction walker starts at channel offset n0 (the next
     // fold's: goff_next); other OS layers' start at 0
     wire [31:0] goff_next = (dw_os && nf + 1 < nfolds) ? n0 + C : 32'd0;
+    // OS folds run back to back: the next fold's operands follow the last one's at once, and only
+    // its last operand waits, for two events: the previous fold's results have reached the drain
+    // bank (fold_done; until then the PEs' result registers hold them), and the row walkers' chain
+    // holds this fold's pixels (row R - 1 steps from row 0's state of R - 1 cycles ago, which the
+    // next M tile's first pixel is computed from). The walker then moves on (os_next) and the fold's
+    // place in the output waits for its fold_done in q_* (at most one fold is in the array).
+    reg fold_open;    // OS: a fold's operands are all issued and its results are not yet in the bank
+    reg [31:0] fc;    // OS: cycles since the fold's first operand
+    reg [31:0] q_m0, q_ch, q_obase, q_nf;
+    reg q_last;
+    wire os_hold = (WS == 0) && (tc == K - 1) && ((fold_open && !fold_done) || fc + 1 < R);
+    wire issue = in_gemm && !os_hold;
+    wire os_next = (WS == 0) && issue && (tc == K - 1);
 
     // ---- row walkers: row i reads its operand i cycles after row 0 (the array's skew), from its
     // own registered state, one step from row i-1's: OS rows hold consecutive output pixels
@@ -216,7 +229,7 @@ module chunk_engine #(
     // indices (k_next per row) and share the pixel. No chain through the rows within a cycle.
     wire in_gemm = (HAS_GEMM != 0) && (state == S_GEMM);
     wire in_vec = (HAS_VEC != 0) && (state == S_VEC);
-    wire a_valid = in_gemm && (WS ? (tc >= R && tc - R < M) : (tc < K));
+    wire a_valid = issue && (WS ? (tc >= R && tc - R < M) : (tc < K));
     wire [111:0] row_ps [0:R-1] /* verilator split_var */;
     wire [111:0] row_ks [0:R-1] /* verilator split_var */;
     wire [31:0]  row_idx [0:R-1] /* verilator split_var */;   // OS: output pixel m, WS: reduction index k
@@ -227,8 +240,8 @@ module chunk_engine #(
     assign row_ks[0] = WS ? kst0 : kw_s;
     assign row_idx[0] = WS ? k0 : m0;
     assign row_v[0] = a_valid;
-    assign row_f[0] = in_gemm && (tc == 0);
-    assign row_l[0] = in_gemm && (WS ? (tc == R + M - 1) : (tc == K - 1));
+    assign row_f[0] = issue && (tc == 0);
+    assign row_l[0] = issue && (WS ? (tc == R + M - 1) : (tc == K - 1));
     generate for (gi = 0; gi < R; gi = gi + 1) begin : g_rows
         if (gi > 0) begin : g_stage
             reg [111:0] ps_r, ks_r;
@@ -280,7 +293,7 @@ module chunk_engine #(
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
     assign col_n[0] = n0;
     assign col_c[0] = kw_s[111:96];
-    assign col_v[0] = in_gemm && (WS ? (tc < R) && (kk0 < K) : (tc < K));
+    assign col_v[0] = issue && (WS ? (tc < R) && (kk0 < K) : (tc < K));
     assign col_w[0] = in_gemm && WS && (tc < R);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
         if (gj > 0) begin : g_stage
@@ -376,7 +389,7 @@ module chunk_engine #(
     // A depthwise layer on WS: lane 0 takes bank g mod C (rec_sel), row g div C.
     reg [31:0] d_crow, gdiv, gmod, rec_sel;
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = rec_row0 + (vec_q ? c0row_q : (early ? (dw_ws ? gdiv : nf) : d_crow));
+    wire [31:0] rec_row = rec_row0 + (vec_q ? c0row_q : (early ? (dw_ws ? gdiv : (WS ? nf : q_nf)) : d_crow));
     always @(posedge clk) rec_sel <= gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
@@ -547,7 +560,7 @@ module chunk_engine #(
     // row runs on, and the next row's parameter prefetch (pf_go)
     task start_compute;
         begin
-            tc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
+            tc <= 0; fc <= 0; g <= 0; mf <= 0; nf <= 0; kf <= 0; m0 <= 0; k0 <= 0; n0 <= 0;
             wbase <= w_el0; wbase_g <= w_el0; obase <= 0; gdiv <= 0; gmod <= 0; c0row <= 0;
             nv <= nv_of(0); wk <= w_el0; wra <= w_el0 + (WS ? times_const(nv_of(0), R - 1) : 32'd0);
             pix0 <= pix_init(base0); pixw <= pix_init(base0);
@@ -589,17 +602,20 @@ module chunk_engine #(
             d_busy <= 1'b0;
             out_tok <= 4'd0;
             pf_busy <= 1'b0;
+            fold_open <= 1'b0;
         end else begin
+            if (os_next) fold_open <= 1'b1;
+            else if (fold_done) fold_open <= 1'b0;
             // OS drain runs beside the folds
             if (fold_done && !WS) begin
                 bank <= results;
                 d_busy <= 1'b1;
                 d_row <= 0;
-                d_m0 <= m0;
-                d_ch <= ch_base;
-                d_addr <= wr_off + obase + ch_base;
-                d_crow <= nf;
-                d_last <= last_fold;
+                d_m0 <= q_m0;
+                d_ch <= q_ch;
+                d_addr <= wr_off + q_obase + q_ch;
+                d_crow <= q_nf;
+                d_last <= q_last;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
                 d_row <= d_row + 1;
@@ -638,14 +654,20 @@ module chunk_engine #(
                         start_compute;
                     end
                 end
-                S_GEMM: begin
+                S_GEMM: if (os_hold) begin
+                    fc <= fc + 1;
+                end else begin
                     tc <= tc + 1;
+                    fc <= os_next ? 32'd0 : fc + 1;
+                    if (os_next) begin
+                        q_m0 <= m0; q_ch <= ch_base; q_obase <= obase; q_nf <= nf; q_last <= last_fold;
+                    end
                     if (!WS) begin
                         if (!(dw_os && kw_s[111:96] + 16'd1 < kc)) wra <= wra + nv;   // depthwise: once per tap
                     end else if (tc < R) wra <= wra - nv;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);
-                    if (fold_done) begin
+                    if (WS ? fold_done : os_next) begin
                         tc <= 0;
                         pixw <= pix_init(base0);
                         kw_s <= k_init(goff_next);
