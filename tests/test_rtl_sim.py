@@ -212,6 +212,32 @@ def test_depthwise_layers_use_every_column(tmp_path):
     simulate_memories(tmp_path / "hw", design, [MEMORIES[0], MEMORIES[3]], frames=2)
 
 
+def short_fold_design() -> DesignPoint:
+    """A 3x3 conv, then a 1x1 conv of K = 2 on an 8 x 4 OS array (8 M tiles of folds shorter than
+    R), then a global pool."""
+    layers = [Layer(name="c3", kind="conv", inputs=[-1], in_shape=(8, 8, 1), out_shape=(8, 8, 2), kernel=3,
+                    padding=1, w_bits=8, a_bits=8, relu=True),
+              Layer(name="pw", kind="conv", inputs=[0], in_shape=(8, 8, 2), out_shape=(8, 8, 4), kernel=1, w_bits=8,
+                    a_bits=8, relu=True),
+              Layer(name="gap", kind="avgpool", inputs=[1], in_shape=(8, 8, 4), out_shape=(1, 1, 4), kernel=8, a_bits=8)]
+    chunks = [Chunk(first_layer=0, last_layer=2, rows=8, cols=4, dataflow="os", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4)]
+    design = DesignPoint(name="short_folds", dataset=Dataset(name="random", input_shape=(8, 8, 1), num_classes=4),
+                         layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+    return design.model_copy(update={"predicted": evaluate(design).predicted()})
+
+
+@pytest.mark.slow
+def test_back_to_back_os_folds_shorter_than_the_array(tmp_path):
+    """OS folds run back to back; a fold of K = 2 < R waits (in its first fold) for the row
+    walkers, whose last row gives the next M tile's first pixel, and then for each previous fold's
+    results. Without the first wait the 1x1 layer after the 3x3 one reads stale pixels (not
+    bit-exact, 6 cycles short); with it every output and cycle is the model's."""
+    design = short_fold_design()
+    save_design(design, tmp_path / "design.json")
+    generate(tmp_path / "design.json", tmp_path / "hw")
+    simulate_memories(tmp_path / "hw", design, [MEMORIES[0], MEMORIES[1]], frames=2)
+
+
 def with_weight_bits(design: DesignPoint, bits: int) -> DesignPoint:
     """The design with every weight at `bits` bits on 8-bit multipliers, its prediction renewed."""
     layers = [layer.model_copy(update={"w_bits": bits}) if layer.w_bits else layer for layer in design.layers]
