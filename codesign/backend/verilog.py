@@ -201,9 +201,9 @@ def chunk_rows(ir: HardwareIR, chunk, keep_on_chip: bool = True) -> list[tuple[L
         second = job.inputs[-1]
         in1_signed = second >= 0 and ir.layers[second].out_signed
         out_off = None
+        next_keeps = i + 1 < len(jobs) and jobs[i + 1].keep_in
         for f in sub_layer_fields(job, chunk.rows, chunk.cols, in1_signed):
             if keep_on_chip:
-                next_keeps = i + 1 < len(jobs) and jobs[i + 1].keep_in
                 place_row(f, job, in_off if job.keep_in else 0, next_keeps, chunk.act_buf_bytes)
                 out_off = f["out_off"]
             rows.append((job, f))

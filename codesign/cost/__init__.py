@@ -65,7 +65,7 @@ def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
     other layer reads this output; the last layer's output is the host's), pf_prev / pf_next (a
     neighbour that may prefetch this layer's parameters / whose parameters this layer may
     prefetch: not an add), and each neighbour's `act_bytes`, parameter bytes and output channels.
-    figs: `layer_figures` of the same layers."""
+    figs: `layer_figures` of the same layers; returns them with these fields added."""
     need = [int(act_bytes(SimpleNamespace(**f))) for f in figs]
     n = len(layers)
     readers = [[j for j, other in enumerate(layers) if i in other.inputs] for i in range(n)]
@@ -73,7 +73,7 @@ def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
     out = []
     for i in range(n):
         prev, nxt = (figs[i - 1] if i else None), (figs[i + 1] if i + 1 < n else None)
-        out.append(dict(chain_in=chain_in[i], chain_out=int(nxt is not None and chain_in[i + 1] == 1 and readers[i] == [i + 1]),
+        out.append(dict(figs[i], chain_in=chain_in[i], chain_out=int(nxt is not None and chain_in[i + 1] == 1 and readers[i] == [i + 1]),
                         prev_act=need[i - 1] if prev else 0, next_act=need[i + 1] if nxt else 0,
                         pf_prev=int(prev is not None and layers[i].kind != "add"),
                         pf_next=int(nxt is not None and layers[i + 1].kind != "add"),
@@ -84,7 +84,7 @@ def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
 
 def layer_arrays(design: DesignPoint) -> LayerArrays:
     figs = [layer_figures(layer, layer_in_bits(design, layer)) for layer in design.layers]
-    figs = [dict(f, **c) for f, c in zip(figs, chain_figures(design.layers, figs))]
+    figs = chain_figures(design.layers, figs)
     return LayerArrays(**{key: np.array([f[key] for f in figs], dtype=np.int64) for key in figs[0]})
 
 

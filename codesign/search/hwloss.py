@@ -117,7 +117,7 @@ class HardwareLoss:
         for m in self.widths:
             layers = block_layers(name, slot, 0, 1, min(m, 8), 8, fixed)
             figs = [layer_figures(l, 8) for l in layers]
-            per_width.append([dict(f, **c) for f, c in zip(figs, block_chain_figures(layers, figs))])
+            per_width.append(block_chain_figures(layers, figs))
         return LayerArrays(**{f: torch.tensor([[w[i][f] for w in per_width] for i in range(len(per_width[0]))])
                               for f in per_width[0][0]})
 

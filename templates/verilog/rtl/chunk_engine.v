@@ -630,7 +630,7 @@ module chunk_engine #(
                     dma_step <= D_IN0;
                     state <= S_DMA_GO;
                 end
-                S_DMA_GO: if (go_step == D_NONE) begin   // nothing to load (input on chip, parameters prefetched)
+                S_DMA_GO: if (compute_go) begin   // nothing to load (input on chip, parameters prefetched)
                     start_compute;
                 end else begin   // the row's next transfer that moves bytes (go_step), no cycle for the others
                     dma_start <= 1'b1;
@@ -647,11 +647,11 @@ module chunk_engine #(
                 S_DMA_WAIT: if (dma_done) begin
                     if (dma_step == D_STORE) begin
                         state <= S_LEND;
-                    end else if (next_load(dma_step + 3'd1) != D_NONE) begin
+                    end else if (compute_go) begin   // the operands are in
+                        start_compute;
+                    end else begin
                         dma_step <= dma_step + 3'd1;
                         state <= S_DMA_GO;
-                    end else begin   // the operands are in: compute
-                        start_compute;
                     end
                 end
                 S_GEMM: if (os_hold) begin
