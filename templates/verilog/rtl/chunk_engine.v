@@ -358,7 +358,12 @@ module chunk_engine #(
     reg [111:0] vpix;
     wire v_in = in_image(vpix[79:64], vpix[95:80], vkh[15:0], vkw[15:0]);
     wire [31:0] v_addr0 = vpix[63:32] + roff + c0;   // lane 0's input byte
-    wire [31:0] v_addr1 = v_addr0 + in1_off;         // the add's second input
+    // the add's second input: its offset registered, so that the layer table's row mux stays off
+    // this address path (ulx3s: lidx -> table -> adders -> a far bank ran 20.2 ns); the row's
+    // offset is in the register from the cycle after the row starts, before any S_VEC cycle
+    reg [31:0] in1_off_q;
+    always @(posedge clk) in1_off_q <= in1_off;
+    wire [31:0] v_addr1 = v_addr0 + in1_off_q;
     wire _unused_v = &{1'b0, vpix[111:96], vpix[31:0], vkh[31:16], vkw[31:16], v_addr0[31:AB], v_addr1[31:AB]};
     // the lanes work two cycles behind the walker: the buffer's registered read, then the lanes'
     // operand registers (xr, yr), so that the add's multipliers start at a flip-flop, not at the
