@@ -124,7 +124,7 @@ def test_design_cost_composition(example_path):
     # resources: 4x8 and 8x4 arrays of 8-bit multipliers: one DSP48 per PE, two per requantiser
     # lane, and two per vector lane of the chunk that runs the residual add (the second)
     res = fpga_resources(np.array([4, 8]), np.array([8, 4]), np.array([8, 8]), np.array([16, 8]), np.array([4, 4]),
-                         ws=np.array([0, 1]), vec=np.array([0, 1]), add=np.array([0, 1]))
+                         ws=np.array([0, 1]), vec=np.array([0, 1]), add=np.array([0, 1]), dual=np.array([0, 0]))
     assert cost.resources["dsp"] == res["dsp"].sum() == 64 + 2 * (8 + 4) + 2 * 4
     assert cost.resources["lut"] == res["lut"].sum() + TOP_LUT
 

@@ -34,7 +34,9 @@ def row_cycles(f: dict, chunk, bpc: int) -> int:
     if not flags & (verilog.LOAD_IN | verilog.LOAD_PARAMS | verilog.LOAD_OUT):
         cycles += NO_LOAD_CYCLES
     if f["g"]:
-        compute = int(array_cycles(chunk.rows, chunk.cols, ws, f["m"], f["n"], f["k"], f["g"])) + (0 if ws else chunk.rows)
+        macs_pe = 2 if f["flags"] & verilog.W_DUAL else 1
+        compute = int(array_cycles(chunk.rows, chunk.cols, ws, f["m"], f["n"], f["k"], f["g"], macs_pe)) \
+            + (0 if ws else macs_pe * chunk.rows)
     else:
         compute = int(vector_cycles(chunk.cols, f["out_bytes"] * f["red"], f["out_bytes"], f["out_c"]))
     if f["pf_bytes"]:

@@ -105,7 +105,7 @@ def chunk_sizes(chunk, table: list[dict]) -> dict[str, int]:
         "ACC_DEPTH": max([f["m"] for f in gemm] + [1]),
         "MAX_G": max([f["g"] for f in gemm] + [1]), "MAX_M": max([f["m"] for f in gemm] + [1]),
         "MAX_K": max([f["k"] for f in gemm] + [1]),
-        "MAX_M_TILES": max([f["mfolds"] for f in gemm] + [1]), "MAX_N_TILES": max([f["nfolds"] for f in gemm] + [1]),
+        "MAX_M_TILES": max([f["mfolds"] for f in gemm] + [1]), "MAX_N_TILES": max([ceil_div(f["n"], chunk.cols) for f in gemm] + [1]),   # C a fold, W_DUAL too
         "MAX_K_TILES": max([f["kfolds"] for f in gemm] + [1]),
         "MAX_VEC_STEPS": max([f["vgroups"] * f["red"] for f in vec] + [1]),
     }

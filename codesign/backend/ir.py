@@ -12,7 +12,8 @@ of several frames pipelined over the chunks (the RTL) keeps every frame's tensor
 the size for one frame; `dram_bytes(ir, frames)` for more.
 Activations are HWC, one byte per element (two's complement for signed tensors, whatever the
 bits). Params of a GEMM layer: weights, padded to ALIGN, in folds of the chunk's C columns
-(`fold_layout`): for each N tile n0 = 0, C, 2C, ... the tile's nv = min(C, N - n0)
+(`fold_layout`; 2C for a layer of two MACs per PE, whose column j takes filters n0 + j and
+n0 + C + j): for each N tile n0 = 0, C, 2C, ... the tile's nv = min(C, N - n0)
 filters as a K x nv block, weight (k, j) at k * nv + j (k in (kh, kw, Cin) order), so that one read
 of nv consecutive weights gives every array column its weight of reduction step k; weights of at
 most 4 bits lie two to a byte (weight 2i in the low nibble: `pack_weights`), the rest one a byte; then
@@ -84,7 +85,8 @@ class LayerJob(BaseModel):
     param_addr: int         # weights (GEMM) then the per-channel records
     weight_bytes: int       # bytes of weights before the records (0 for pool/add)
     record_addr: int        # address of the first per-channel record (of the first slice)
-    w_cols: int             # the chunk's columns: the weight block's fold width (fold_layout)
+    w_cols: int             # the weight block's fold width (fold_layout): the chunk's columns x macs_pe
+    macs_pe: int            # MACs a PE does a cycle on this layer (codesign.cost.model.pe_macs): 2 runs 2C channels a fold
     w_row: int              # weight bytes per output channel (K; a depthwise layer's taps)
     # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
     # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
@@ -179,7 +181,8 @@ def lower(design: DesignPoint) -> HardwareIR:
             slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
             weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
             keep_in=bool(keep_in[i]), keep_out=bool(keep_out[i]), pf_in=bool(pf_in[i]), pf_out=bool(pf_out[i]),
-            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols, w_row=int(arrays.w_row[i]) if g else 0,
+            w_cols=design.accelerator.chunks[design.chunk_of(i)].cols * int(arrays.macs_pe[i]),
+            macs_pe=int(arrays.macs_pe[i]), w_row=int(arrays.w_row[i]) if g else 0,
             predicted_cycles=int(cost.layer_cycles[i]), predicted_compute=int(cost.layer_compute[i])))
     chunks = [ChunkJob(index=ci, first_layer=c.first_layer, last_layer=c.last_layer, rows=c.rows, cols=c.cols,
                        dataflow=c.dataflow, mult_bits=c.mult_bits, act_buf_bytes=c.act_buf_kib * 1024,

@@ -51,6 +51,7 @@ FIELDS = ["kind", "in_h", "in_w", "in_c", "out_w", "out_c", "win_h", "win_w", "s
 LOAD_IN, LOAD_PARAMS, LOAD_OUT, STORE, LAYER_END = 1, 2, 4, 8, 16
 ALL_FLAGS = LOAD_IN | LOAD_PARAMS | STORE | LAYER_END
 W_PACKED = 32   # the row's weights lie two to a byte (codesign.cost.model.weights_per_byte)
+W_DUAL = 64     # the row does two MACs per PE: column j runs channels n0 + j and n0 + C + j (cost.model.pe_macs)
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -86,15 +87,15 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
     return dict(
         kind=KIND_CODES[job.kind], **geo, out_c=oc, m=job.m, n=job.n, k=job.k, g=job.g, kc=kc,
         row_stride=row_stride, step_x=stride * in_c, step_y=stride * row_stride,
-        base0=-pad * row_stride - pad * in_c, kw_step=in_c - kc + 1, ck=cols * job.w_row,
+        base0=-pad * row_stride - pad * in_c, kw_step=in_c - kc + 1, ck=cols * job.macs_pe * job.w_row,
         out_step_fold=rows * oc, in_signed=int(job.in_signed), out_lo=lo, out_hi=hi,
         in0_addr=job.in_addrs[0], in1_addr=job.in_addrs[-1], in_bytes=in_bytes, out_addr=job.out_addr,
         out_bytes=out_elems, param_addr=job.param_addr, param_bytes=job.weight_bytes + PARAM_RECORD.itemsize * oc,
         rec_off=job.weight_bytes, in1_off=align(in_bytes), out_off=align(in_bytes) * num_in, num_in=num_in,
-        mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols) if gemm else 0,
+        mfolds=ceil_div(job.m, rows) if gemm else 0, nfolds=ceil_div(job.n, cols * job.macs_pe) if gemm else 0,
         kfolds=ceil_div(job.k, rows) if gemm else 0,
         red=geo["win_h"] * geo["win_w"], vgroups=oh * ow * ceil_div(oc, cols),
-        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS | packed_flag(job),
+        in1_signed=int(in1_signed), iy0=-pad, wr_off=align(in_bytes) * num_in, flags=ALL_FLAGS | weight_flags(job),
         w_off=0, rec_row0=0, pf_addr=0, pf_bytes=0, pf_woff=0, pf_rec_off=0, pf_rec_row0=0)
 
 
@@ -113,7 +114,7 @@ def sub_layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> l
         f["wr_off"] = f["out_off"]
         if job.slices > 1:
             slice_fields(job, f, s, cols)
-        f["flags"] = row_flags(job, b, s) | packed_flag(job)
+        f["flags"] = row_flags(job, b, s) | weight_flags(job)
         entries.append(f)
     entries[-1]["flags"] |= LAYER_END
     return entries
@@ -139,8 +140,9 @@ def band_fields(job: LayerJob, f: dict, b: int, rows: int, cols: int) -> dict:
     return f
 
 
-def packed_flag(job: LayerJob) -> int:
-    return W_PACKED if job.g and int(weights_per_byte(job.w_bits)) == 2 else 0
+def weight_flags(job: LayerJob) -> int:
+    """How the row's weights lie (W_PACKED) and how many MACs a PE does on them (W_DUAL)."""
+    return (W_PACKED if job.g and int(weights_per_byte(job.w_bits)) == 2 else 0) | (W_DUAL if job.macs_pe == 2 else 0)
 
 
 def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
@@ -154,7 +156,7 @@ def slice_fields(job: LayerJob, f: dict, s: int, cols: int) -> None:
     if job.g > 1:     # depthwise on WS: slices are groups
         f.update(g=ch, base0=f["base0"] + c0)
     else:             # a depthwise slice (OS) reads input channels c0 ..
-        f.update(n=ch, nfolds=ceil_div(ch, cols), base0=f["base0"] + (c0 if job.kind == "dwconv" else 0))
+        f.update(n=ch, nfolds=ceil_div(ch, cols * job.macs_pe), base0=f["base0"] + (c0 if job.kind == "dwconv" else 0))
 
 
 def row_flags(job: LayerJob, b: int, s: int) -> int:
@@ -274,7 +276,8 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
     return dict(chunk.model_dump(), n_layers=len(jobs), layers=[dict(index=j.index) for j in jobs], entries=entries,
                 n_entries=len(entries), acc_depth=acc_depth, rec_depth=depth, addr_bits=addr_bits,
                 has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"],
-                has_pack=int(any(packed_flag(job) for job in jobs)))
+                has_pack=int(any(weight_flags(job) & W_PACKED for job in jobs)),
+                has_dual=int(any(job.macs_pe == 2 for job in jobs)))
 
 
 def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Path) -> None:

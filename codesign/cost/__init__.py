@@ -9,7 +9,7 @@ import numpy as np
 
 from codesign.cost.model import (ADD_HEAD_BYTES, PARAM_BYTES_PER_CHANNEL, LayerArrays, act_bytes, align,
                                  dram_bytes_per_cycle, weight_bytes, weights_per_byte,
-                                 layer_cycles, memory_timing, scalesim_compute_cycles)
+                                 layer_cycles, memory_timing, pe_macs, scalesim_compute_cycles)
 from codesign.cost.resources import asic_area_mm2, asic_energy_uj, fpga_resources, top_share
 from codesign.design import GEMM_KINDS, DesignPoint, Layer, Predicted, chunk_units, layer_in_bits
 from codesign.errors import CodesignError
@@ -153,11 +153,19 @@ def chunk_fpga_resources(design: DesignPoint, family: str | None = "xc7") -> dic
     arr = lambda f: np.array([f(c) for c in cs], dtype=np.int64)  # noqa: E731
     units = [chunk_units(layer.kind for layer in design.layers[c.first_layer:c.last_layer + 1]) for c in cs]
     gemm, vec, add = (np.array([u[k] for u in units], dtype=np.int64) for k in ("gemm", "vec", "add"))
-    pack = arr(lambda c: any(layer.kind in GEMM_KINDS and int(weights_per_byte(layer.w_bits)) == 2
-                             for layer in design.layers[c.first_layer:c.last_layer + 1]))
+    layers = lambda c: design.layers[c.first_layer:c.last_layer + 1]  # noqa: E731
+    pack = arr(lambda c: any(layer.kind in GEMM_KINDS and int(weights_per_byte(layer.w_bits)) == 2 for layer in layers(c)))
+    dual = arr(lambda c: any(layer_macs_pe(layer, c) == 2 for layer in layers(c)))
     return fpga_resources(arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits),
                           arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib),
-                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7", pack)
+                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7", pack, dual)
+
+
+def layer_macs_pe(layer: Layer, chunk) -> int:
+    """MACs per PE a cycle of this layer on its chunk (`codesign.cost.model.pe_macs`)."""
+    n = layer.gemm()[1] if layer.kind in GEMM_KINDS else 0
+    return int(pe_macs(layer.kind in GEMM_KINDS, int(layer.kind == "dwconv"), int(chunk.dataflow == "ws"),
+                       layer.w_bits or 0, n, chunk.cols))
 
 
 def design_resources(design: DesignPoint, target: Target, L: LayerArrays, dram_cycles) -> tuple[dict, dict]:

@@ -27,7 +27,9 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 * The RTL's schedule per layer is sequential, and `layer_cycles` describes exactly it:
   load each input tensor, then the layer's parameter block (weights padded to 64 bytes, then 8
   bytes per output channel; ADD_HEAD_BYTES more for add), compute, drain (OS: the last fold's R rows of
-  results through the requantisers), store the output. Each AXI transfer (`transfer_cycles`)
+  results through the requantisers, 2R for a layer of two MACs per PE), store the output.
+* A dense GEMM layer of weights of at most PACK_BITS bits on an OS chunk does two MACs per PE a
+  cycle (`pe_macs`): each column runs two output channels, so a fold covers 2C of them. Each AXI transfer (`transfer_cycles`)
   moves 64-byte bursts of `bytes_per_cycle`-byte beats with up to `dma_outstanding` bursts in
   flight (DMA_WINDOW_BEATS beats): DMA_OVERHEAD cycles to start and finish it, READ_HANDSHAKE
   (WRITE_HANDSHAKE) cycles to its first address (first W beat), the memory's read (write)
@@ -104,6 +106,16 @@ def weights_per_byte(w_bits):
     return xp.where((w_bits > 0) & (w_bits <= PACK_BITS), 2, 1)
 
 
+def pe_macs(gemm, dw, ws, w_bits, n, cols):
+    """MACs a PE does a cycle on this layer: 2 for a dense GEMM layer (conv, fc) of packed weights
+    (<= PACK_BITS bits) and more than C output channels on an OS chunk, which runs two output
+    channels per column (one multiply a (w1 2^13 + w0), its two products split exactly:
+    chunk_engine.v, pe.v), else 1. Depthwise (its block-diagonal fold) and WS layers keep one, and
+    so does a layer of at most C channels (one fold either way, and the drain would take 2R rows)."""
+    xp = _xp(gemm, dw, ws, w_bits, n, cols)
+    return xp.where(gemm & (dw == 0) & (ws == 0) & (weights_per_byte(w_bits) == 2) & (n > cols), 2, 1)
+
+
 def weight_bytes(count, w_bits):
     """Bytes of `count` consecutive weights of w_bits bits in the parameter block (packed)."""
     return ceil_div(count, weights_per_byte(w_bits))
@@ -171,6 +183,7 @@ class LayerArrays:
     prev_oc: object = 0
     next_oc: object = 0
     w_row: object = None  # weight bytes per output channel in the parameter block (`engine_view` sets it; else k)
+    macs_pe: object = None  # MACs per PE a cycle (`pe_macs`; `engine_view` sets it)
 
     def to(self, xp_name: str, device=None) -> "LayerArrays":
         conv = (lambda v: torch.as_tensor(np.asarray(v), device=device)) if xp_name == "torch" \
@@ -192,13 +205,15 @@ def engine_view(L: LayerArrays, cols, ws) -> LayerArrays:
     keeps each channel's taps only (w_row = taps): the engine reads a tap row for kc steps and
     zeroes the columns off the diagonal. On WS a depthwise layer stays G = ch GEMMs of N = 1 (one
     column; its taps are what the weight loader reads). w_row (weight bytes per output channel) is
-    the layer's K; the result has dw 0 (a second call changes nothing)."""
+    the layer's K; macs_pe the MACs a PE does a cycle (`pe_macs`: 2 runs 2C channels a fold); the
+    result has dw 0 (a second call changes nothing)."""
     xp = _xp(L.g, cols, ws)
     dw = (L.dw > 0) & ~ws if not isinstance(ws, bool) else (L.dw > 0) & (not ws)
     chans = L.n * L.g
     w_row = L.k if L.w_row is None else L.w_row
+    macs_pe = pe_macs(L.g > 0, L.dw, ws, L.w_bits, L.n, cols) if L.macs_pe is None else L.macs_pe
     return replace(L, n=xp.where(dw, chans, L.n), k=xp.where(dw, L.k * minimum(cols, maximum(L.g, 1)), L.k),
-                   g=xp.where(dw, 1, L.g), w_row=w_row, dw=xp.where(L.dw > 0, 0, L.dw))
+                   g=xp.where(dw, 1, L.g), w_row=w_row, dw=xp.where(L.dw > 0, 0, L.dw), macs_pe=macs_pe)
 
 
 def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):
@@ -211,22 +226,24 @@ def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):
     return g * folds * per_fold - 1
 
 
-def array_cycles(rows, cols, ws, m, n, k, g):
+def array_cycles(rows, cols, ws, m, n, k, g, macs_pe=1):
     """Cycles our array spends computing a GEMM layer (0 where g == 0).
 
     WS: folds one after another, each its P + FOLD_OVERHEAD. OS: folds back to back
     (chunk_engine.v): a fold's T operands follow the previous fold's at once, and only its last
     one waits until the previous fold's results have left the array for the drain bank
-    (drain = R + C - 2 + FOLD_OVERHEAD cycles after that fold's last operand) and, in the first
-    fold, until the row walkers have run R cycles; so folds are max(T, drain) apart, and the
-    last one's results reach the bank `drain` cycles after its last operand."""
+    (drain = R + C - 2 + FOLD_OVERHEAD cycles after that fold's last operand), until the bank
+    will have drained them when its own arrive (macs_pe R rows of results, R apart: the bank
+    must not be overwritten before), and, in the first fold, until the row walkers have run R
+    cycles; so folds are max(T, drain, macs_pe R) apart, and the last one's results reach the
+    bank `drain` cycles after its last operand. macs_pe 2 (`pe_macs`): a fold covers 2C channels."""
     xp = _xp(rows, cols, ws, m, n, k, g)
     sr = xp.where(ws, k, m)
     t = xp.where(ws, m, k)
-    folds = g * ceil_div(sr, rows) * ceil_div(n, cols)
+    folds = g * ceil_div(sr, rows) * ceil_div(n, cols * macs_pe)
     ws_cycles = folds * (2 * rows + cols + t - 2 + FOLD_OVERHEAD)
     drain = rows + cols - 2 + FOLD_OVERHEAD
-    os_cycles = (folds - 1) * maximum(t, drain) + maximum(t, rows) + drain
+    os_cycles = (folds - 1) * maximum(maximum(t, drain), macs_pe * rows) + maximum(t, rows) + drain
     return xp.where(g > 0, xp.where(ws, ws_cycles, os_cycles) + LAYER_OVERHEAD, 0)
 
 
@@ -441,8 +458,8 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
         per_band = vector_cycles(cols, L.vec_elems * r // oh, out_b, L.vec_c)
         for s_count, ch in ((S - 1, plan["slice_ch"]), (1, last_ch)):
             n_s, g_s = xp.where(L.g > 1, L.n, ch), xp.where(L.g > 1, ch, L.g)
-            per_band = per_band + s_count * (array_cycles(rows, cols, ws, L.m * r // oh, n_s, L.k, g_s)
-                                             + xp.where(gemm & ~ws, rows, 0))
+            per_band = per_band + s_count * (array_cycles(rows, cols, ws, L.m * r // oh, n_s, L.k, g_s, L.macs_pe)
+                                             + xp.where(gemm & ~ws, L.macs_pe * rows, 0))
         compute = compute + count * per_band
     # input loads: bands fall in four classes (the first, the inner ones: all alike, the last two)
     banded = 0

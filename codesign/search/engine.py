@@ -63,7 +63,7 @@ class CostTables:
 
     def __init__(self, design: DesignPoint, grid: ConfigGrid, target: Target, device="cpu"):
         L = layer_arrays(design).to("torch", device)
-        L = type(L)(**{k: v[:, None, None] for k, v in vars(L).items()})         # (layers, 1, 1)
+        L = type(L)(**{k: None if v is None else v[:, None, None] for k, v in vars(L).items()})   # (layers, 1, 1)
         g = {k: torch.as_tensor(v, device=device)[None, None, :] for k, v in vars(grid).items()}
         first = torch.tensor([False, False, True, True], device=device)[None, :, None]
         last = torch.tensor([False, True, False, True], device=device)[None, :, None]

@@ -101,11 +101,12 @@ template <class C> struct gemm_engine<C, DF_OS> {
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=0
         int wrow[C::COLS];
 #pragma HLS ARRAY_PARTITION variable=wrow complete
-        const int nv = fold_cols<C>(d, n0);   // the fold's weight block: byte (k, c) at k * nv + c
+        const int t0 = tile_start<C>(d, n0);
+        const int nv = tile_cols<C>(d, t0);   // the tile's weight block: weight (k, j) at k * nv + j
         for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-            // the fold's block after n0 filters of K (a depthwise layer: of win_h * win_w taps) bytes
-            wrow[c] = g * d.n * d.k + n0 * ((d.kind == OP_DWCONV) ? d.win_h * d.win_w : d.k) + c;
+            // the tile's block after t0 filters of K (a depthwise layer: of win_h * win_w taps) weights
+            wrow[c] = g * d.n * d.k + t0 * ((d.kind == OP_DWCONV) ? d.win_h * d.win_w : d.k) + (n0 - t0) + c;
             for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
                 acc[r][c] = 0;

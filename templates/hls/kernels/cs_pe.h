@@ -147,6 +147,18 @@ template <class C> int fold_cols(const LayerDesc &d, int n0) {
     return (d.n - n0 < C::COLS) ? d.n - n0 : C::COLS;
 }
 
+// The first filter of the weight tile holding filter n0: the IR lays a layer of two MACs per PE
+// (W_DUAL) out in tiles of 2 COLS filters (the RTL's folds); this engine still runs COLS a fold.
+template <class C> int tile_start(const LayerDesc &d, int n0) {
+    return (d.flags & W_DUAL) ? n0 - n0 % (2 * C::COLS) : n0;
+}
+
+// Filters in the weight tile starting at filter t0: COLS, or 2 COLS for W_DUAL, fewer in the last.
+template <class C> int tile_cols(const LayerDesc &d, int t0) {
+    const int width = (d.flags & W_DUAL) ? 2 * C::COLS : C::COLS;
+    return (d.n - t0 < width) ? d.n - t0 : width;
+}
+
 // Weight `index` of a parameter block: a byte each, or two a byte (low nibble first) when packed.
 template <class C> typename pe_types<C>::w_t weight(const word_t *wgt, int index, bool packed) {
 #pragma HLS INLINE

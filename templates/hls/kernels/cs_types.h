@@ -61,7 +61,7 @@ struct LayerDesc {
     // row's parameters itself, so its rows have them 0
     int w_off, rec_row0, pf_addr, pf_bytes, pf_woff, pf_rec_off, pf_rec_row0;
 };
-enum RowFlags { LOAD_IN = 1, LOAD_PARAMS = 2, LOAD_OUT = 4, STORE = 8, W_PACKED = 32 };
+enum RowFlags { LOAD_IN = 1, LOAD_PARAMS = 2, LOAD_OUT = 4, STORE = 8, W_PACKED = 32, W_DUAL = 64 };
 
 // The byte at byte address `a` of a word memory (little-endian, as DRAM).
 inline byte_t word_byte(const word_t *buf, int a) {

@@ -17,7 +17,9 @@ module chunk_engine #(
     parameter DB = 8, parameter NL = 1, parameter NE = 1, parameter AB = 20, parameter NF = 45, parameter LUT_MULT_BITS = 4,
     // what the chunk's layers need: the array (conv/fc/dwconv), the vector lanes (pool/add), the
     // add's input scaling; synthesis drops what a chunk does not use
-    parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1, parameter HAS_PACK = 1
+    parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1, parameter HAS_PACK = 1,
+    // a layer does two MACs per PE (OS only; HAS_PACK too: its weights are packed)
+    parameter HAS_DUAL = 1
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -44,7 +46,8 @@ module chunk_engine #(
 );
     localparam AW = MB + 1;
     localparam ACC_AW = $clog2(ACC_DEPTH);
-    localparam WW = MB;
+    localparam DUAL = (HAS_DUAL != 0 && WS == 0) ? 1 : 0;
+    localparam WW = (DUAL != 0 && MB < 8) ? 8 : MB;   // a column's weight operand: two nibbles in dual mode
     // descriptor fields
     localparam F_KIND = 0, F_IN_H = 1, F_IN_W = 2, F_IN_C = 3, F_OUT_W = 4, F_OUT_C = 5, 
                F_WIN_W = 7, F_STRIDE = 8, F_PAD = 9, F_M = 10, F_N = 11, F_K = 12, F_G = 13, F_KC = 14,
@@ -55,7 +58,7 @@ module chunk_engine #(
                F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
                F_VGROUPS = 40, F_IN1_SIGNED = 41, F_IY0 = 42, F_WR_OFF = 43, F_FLAGS = 44, F_W_OFF = 45,
                F_REC_ROW0 = 46, F_PF_ADDR = 47, F_PF_BYTES = 48, F_PF_WOFF = 49, F_PF_REC_OFF = 50, F_PF_REC_ROW0 = 51;
-    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4, FL_WPACK = 5;   // flag bits
+    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4, FL_WPACK = 5, FL_DUAL = 6;   // flag bits
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -74,7 +77,7 @@ module chunk_engine #(
     wire [AB-1:0] out_off = desc[F_OUT_OFF*32 +: AB];   // the output region (the store reads it)
     wire [31:0] wr_off = `FLD(F_WR_OFF);        // where this row's output channel 0 is written
     wire [15:0] row0 = `FLD16(F_IY0);           // the first window row in image rows (a band's)
-    wire [5:0] flags = desc[F_FLAGS*32 +: 6];
+    wire [6:0] flags = desc[F_FLAGS*32 +: 7];
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
@@ -87,6 +90,11 @@ module chunk_engine #(
     // weights lie two to a byte (FL_WPACK, codesign.cost.model.weights_per_byte)
     wire wpack = (HAS_PACK != 0) && flags[FL_WPACK];   // HAS_PACK 0: no row of the chunk is packed
     wire [31:0] w_el0 = wpack ? {w_off[30:0], 1'b0} : w_off;
+    // two MACs per PE (FL_DUAL, codesign.cost.model.pe_macs): column j runs output channels n0 + j
+    // (its weight in the low nibble, the PE's result) and n0 + C + j (the high nibble, result_hi), so
+    // a fold covers cw = 2C channels and its weight rows are 2C nibbles (the IR's fold_layout of 2C)
+    wire dual = (DUAL != 0) && wpack && flags[FL_DUAL];
+    wire [31:0] cw = dual ? 2 * C : C;
     wire is_dw = (kind == K_DW);
     // depthwise on OS: one dense block-diagonal GEMM over all C columns (codesign.cost.model.engine_view);
     // on WS: G = channels GEMMs of N = 1 on column 0 (the weight loader reads the taps of one channel)
@@ -160,7 +168,7 @@ module chunk_engine #(
     endfunction
     // columns of the fold whose first is n0_ (the weight block's row length; 1 for depthwise on WS)
     function [31:0] nv_of(input [31:0] n0_);
-        nv_of = dw_ws ? 32'd1 : ((N - n0_ < C) ? N - n0_ : C);
+        nv_of = dw_ws ? 32'd1 : ((N - n0_ < cw) ? N - n0_ : cw);
     endfunction
 
     // ---------------------------------------------------------------- control
@@ -215,11 +223,22 @@ module chunk_engine #(
     // holds this fold's pixels (row R - 1 steps from row 0's state of R - 1 cycles ago, which the
     // next M tile's first pixel is computed from). The walker then moves on (os_next) and the fold's
     // place in the output waits for its fold_done in q_* (at most one fold is in the array).
+    // OS drain: the finished fold's R x C results (dual: and its R x C second results, drained after
+    // them), one row of C lanes per cycle: d_row counts the drain's rows, d_pix the row in its half
+    localparam BANK_ROWS = (DUAL != 0) ? 2 * R : R;
+    reg [BANK_ROWS*C*32-1:0] bank;
+    reg [31:0] d_row, d_pix, d_m0, d_ch, d_addr, d_addr0;
+    reg d_busy, d_last, d_hi;
     reg fold_open;    // OS: a fold's operands are all issued and its results are not yet in the bank
     reg [31:0] fc;    // OS: cycles since the fold's first operand
     reg [31:0] q_m0, q_ch, q_obase, q_nf;
     reg q_last;
-    wire os_hold = (WS == 0) && (tc == K - 1) && ((fold_open && !fold_done) || fc + 1 < R);
+    // In dual mode the drain takes 2R cycles, so the last operand also waits until the bank will
+    // have drained the previous fold when this one's results arrive (FOLD_LAT cycles after it: the
+    // buffer's read, the operand register, R + C - 2 hops, the PE's result register).
+    localparam FOLD_LAT = R + C + 1;
+    wire drain_hold = dual && (fold_done ? (FOLD_LAT < 2 * R) : (d_busy && d_row + 1 + FOLD_LAT < 2 * R));
+    wire os_hold = (WS == 0) && (tc == K - 1) && ((fold_open && !fold_done) || fc + 1 < R || drain_hold);
     wire issue = in_gemm && !os_hold;
     wire os_next = (WS == 0) && issue && (tc == K - 1);
 
@@ -291,6 +310,7 @@ module chunk_engine #(
     wire [C*WW-1:0] b_cols;
     reg  [C-1:0] w_load_q;
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
+    wire [31:0] n_hi = N - C;
     assign col_n[0] = n0;
     assign col_c[0] = kw_s[111:96];
     assign col_v[0] = issue && (WS ? (tc < R) && (kk0 < K) : (tc < K));
@@ -310,32 +330,35 @@ module chunk_engine #(
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
         wire ok = col_v[gj] && (dw_ws ? (gj == 0) : (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj)));
-        // the weight byte: the buffer's output, delayed gj cycles
+        wire ok_hi = col_v[gj] && dual && (N > C) && (col_n[gj] < n_hi);   // dual: channel n0 + C + j
+        // the weight byte: the buffer's output, delayed gj cycles (dual: two nibbles, each masked)
         wire [7:0] b_q;
         delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
-        reg ok_q, w_p;
+        reg ok_q, ok_hi_q, dual_q, w_p;
         always @(posedge clk) begin
-            ok_q <= ok;
+            {ok_q, ok_hi_q, dual_q} <= {ok, ok_hi, dual};
             w_p <= col_w[gj];
             w_load_q[gj] <= w_p;
         end
         wire [7:0] wb = ok_q ? b_q : 8'd0;
-        wire [15:0] w16 = {{8{wb[7]}}, wb};
+        wire [15:0] w16 = dual_q ? {8'd0, ok_hi_q ? b_q[7:4] : 4'd0, wb[3:0]} : {{8{wb[7]}}, wb};
         reg [WW-1:0] b_r;   // the operand register (as a_r)
         always @(posedge clk) b_r <= w16[WW-1:0];
         assign b_cols[gj*WW +: WW] = b_r;
         wire _unused_w = &{1'b0, w16[15:WW]};
     end endgenerate
 
-    wire [R*C*32-1:0] results;
+    wire [R*C*32-1:0] results, results_hi;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
-        systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_array (
-            .clk(clk), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
-            .b_cols(b_cols), .w_load(w_load_q), .results(results), .fold_done(fold_done),
+        systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .MB(MB), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS),
+                         .DUAL(DUAL)) u_array (
+            .clk(clk), .dual(dual), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
+            .b_cols(b_cols), .w_load(w_load_q), .results(results), .results_hi(results_hi), .fold_done(fold_done),
             .valid_bottom(valid_bottom));
     end else begin : g_no_array
         assign results = {R*C*32{1'b0}};
+        assign results_hi = {R*C*32{1'b0}};
         assign fold_done = 1'b0;
         assign valid_bottom = {C{1'b0}};
         wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q};
@@ -347,10 +370,6 @@ module chunk_engine #(
     wire [7:0]    wr_byte [0:C-1];
     wire [AB-1:0] wr_addr [0:C-1];
 
-    // OS drain: the finished fold's R x C results, one row of C lanes per cycle
-    reg [R*C*32-1:0] bank;
-    reg [31:0] d_row, d_m0, d_ch, d_addr;
-    reg d_busy, d_last;
     // vector unit: a group is one output pixel's channel tile c0 .. c0 + C - 1 (lane j: channel
     // c0 + j), so all lanes share one pixel walker (vpix) and one reduction walker, and read C
     // consecutive bytes; ceil(out_c / C) groups per output pixel
@@ -393,8 +412,13 @@ module chunk_engine #(
     // RAM's data go to a register (rec_r), so the requantiser's path starts at a flip-flop.
     // A depthwise layer on WS: lane 0 takes bank g mod C (rec_sel), row g div C.
     reg [31:0] d_crow, gdiv, gmod, rec_sel;
+    wire d_end = (d_pix + 1 == R) && (!dual || d_hi);   // the drain's last row
     wire early = WS || fold_done;   // OS: the drain starts the cycle after fold_done
-    wire [31:0] rec_row = rec_row0 + (vec_q ? c0row_q : (early ? (dw_ws ? gdiv : (WS ? nf : q_nf)) : d_crow));
+    // dual: fold nf's channels are tiles 2 nf (the drain's first R rows) and 2 nf + 1 (the next R)
+    wire [31:0] q_tile = dual ? {q_nf[30:0], 1'b0} : q_nf;
+    wire d_next_hi = dual && (d_hi || d_pix + 1 == R);   // the record read now is for the drain's next row
+    wire [31:0] rec_row = rec_row0 + (vec_q ? c0row_q : (early ? (dw_ws ? gdiv : (WS ? nf : q_tile))
+                                                               : d_crow + {31'd0, d_next_hi}));
     always @(posedge clk) rec_sel <= gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
@@ -406,7 +430,7 @@ module chunk_engine #(
         assign rq_pending[gj] = s1_v | s2_v | rq_valid | rq_valid_q | wr_valid[gj];
         // ---- OS drain lane
         wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
-        wire d_valid = d_busy && (d_m0 + d_row < M) && (d_ch + gj < N);
+        wire d_valid = d_busy && (d_m0 + d_pix < M) && (d_ch + gj < N);
         // ---- WS lane
         wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
         wire [ACC_AW-1:0] acc_idx = lane_p[ACC_AW-1:0];
@@ -521,8 +545,8 @@ module chunk_engine #(
         wire [31:0] wra_w = wra;
         wire _unused_wra = &{1'b0, wra_w[31:AB]};
         wire [C*8-1:0] wgt_raw;
-        reg pack_q, odd_q;
-        always @(posedge clk) {pack_q, odd_q} <= {wpack, wpack && wra_w[0]};
+        reg pack_q, odd_q, dual_rq;
+        always @(posedge clk) {pack_q, odd_q, dual_rq} <= {wpack, wpack && wra_w[0], dual};
         byte_ram #(.BYTES(WGT_BYTES), .NB(NB), .RB(C), .AB(AB)) u_wgt (
             .clk(clk), .wr_addr(buf_addr), .wr_mask(wgt_wr ? dma_mask : {NB{1'b0}}), .wr_data(dma_data),
             .rd_addr(wpack ? wra_w[AB:1] : wra_w[AB-1:0]), .rd_data(wgt_raw));
@@ -531,11 +555,16 @@ module chunk_engine #(
                 wire [3:0] nib_even = wgt_raw[(gj / 2) * 8 + (gj % 2) * 4 +: 4];
                 wire [3:0] nib_odd = wgt_raw[((gj + 1) / 2) * 8 + ((gj + 1) % 2) * 4 +: 4];
                 wire [3:0] nib = odd_q ? nib_odd : nib_even;
-                assign wgt_q[gj*8 +: 8] = pack_q ? {{4{nib[3]}}, nib} : wgt_raw[gj*8 +: 8];
+                // dual: nibble C + j (+ 1) too, the column's second channel, into the high nibble
+                localparam integer HI_E = C + gj, HI_O = (C + gj + 1 < 2 * C) ? C + gj + 1 : C + gj;
+                wire [3:0] hi_even = wgt_raw[(HI_E / 2) * 8 + (HI_E % 2) * 4 +: 4];
+                wire [3:0] hi_odd = wgt_raw[(HI_O / 2) * 8 + (HI_O % 2) * 4 +: 4];
+                wire [3:0] nib_hi = (DUAL != 0 && dual_rq) ? (odd_q ? hi_odd : hi_even) : {4{nib[3]}};
+                assign wgt_q[gj*8 +: 8] = pack_q ? {nib_hi, nib} : wgt_raw[gj*8 +: 8];
             end
         end else begin : g_no_pack
             assign wgt_q = wgt_raw;
-            wire _unused_pack = &{1'b0, pack_q, odd_q};
+            wire _unused_pack = &{1'b0, pack_q, odd_q, dual_rq};
         end
     end else begin : g_no_wgt
         assign wgt_q = {C*8{1'b0}};
@@ -601,7 +630,7 @@ module chunk_engine #(
         if (pf_busy && dma_done) pf_busy <= 1'b0;
         // the last result enters the requantisers: OS the last fold's last drain row, WS the
         // last fold's last partial sum (both lanes' pipelines: rq_valid, rq_valid_q, wr_valid, the write)
-        out_tok <= {out_tok[2:0], WS ? (in_gemm && fold_done && last_fold) : (d_busy && d_last && d_row + 1 == R)};
+        out_tok <= {out_tok[2:0], WS ? (in_gemm && fold_done && last_fold) : (d_busy && d_last && d_end)};
         if (rst) begin
             state <= S_IDLE;
             d_busy <= 1'b0;
@@ -613,19 +642,30 @@ module chunk_engine #(
             else if (fold_done) fold_open <= 1'b0;
             // OS drain runs beside the folds
             if (fold_done && !WS) begin
-                bank <= results;
+                bank <= (DUAL != 0) ? (BANK_ROWS*C*32)'({results_hi, results}) : (BANK_ROWS*C*32)'(results);
                 d_busy <= 1'b1;
                 d_row <= 0;
+                d_pix <= 0;
+                d_hi <= 1'b0;
                 d_m0 <= q_m0;
                 d_ch <= q_ch;
                 d_addr <= wr_off + q_obase + q_ch;
-                d_crow <= q_nf;
+                d_addr0 <= wr_off + q_obase + q_ch + C;
+                d_crow <= q_tile;
                 d_last <= q_last;
             end else if (d_busy) begin
                 bank <= bank >> (C * 32);
                 d_row <= d_row + 1;
-                d_addr <= d_addr + out_c;
-                if (d_row + 1 == R) d_busy <= 1'b0;
+                if (d_pix + 1 == R) begin   // the second half (dual): channels + C, from the fold's first pixel
+                    d_pix <= 0;
+                    d_hi <= 1'b1;
+                    d_ch <= d_ch + C;
+                    d_addr <= d_addr0;
+                end else begin
+                    d_pix <= d_pix + 1;
+                    d_addr <= d_addr + out_c;
+                end
+                if (d_end) d_busy <= 1'b0;
             end
             case (state)
                 S_IDLE, S_DONE: if (start) begin
@@ -696,8 +736,8 @@ module chunk_engine #(
                             end
                         end else begin
                             if (nf + 1 < nfolds) begin
-                                nf <= nf + 1; n0 <= n0 + C; wbase <= wbase + ck;
-                                nv <= nv_of(n0 + C); wra <= wbase + ck;
+                                nf <= nf + 1; n0 <= n0 + cw; wbase <= wbase + ck;
+                                nv <= nv_of(n0 + cw); wra <= wbase + ck;
                             end else begin
                                 nf <= 0; n0 <= 0; wbase <= wbase_g; nv <= nv_of(0); wra <= wbase_g;
                                 if (mf + 1 < mfolds) begin

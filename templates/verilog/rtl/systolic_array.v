@@ -3,9 +3,10 @@
 // PE(i,j) sees an operand pair issued at cycle t at t+i+j. OS: results[i][j] is the PE's last
 // fold result. WS: results[R-1][j] (bottom row) carry the column's partial sum; valid_bottom[j]
 // marks them; w_load[j] shifts column j's weights down one row.
-module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, parameter WW = 8,
-                        parameter WS = 0, parameter LUT_MULT_BITS = 4) (
+module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, parameter WW = 8, parameter MB = 8,
+                        parameter WS = 0, parameter LUT_MULT_BITS = 4, parameter DUAL = 0) (
     input  wire                clk,
+    input  wire                dual,        // the layer does two MACs per PE (pe.v)
     input  wire [R*AW-1:0]     a_rows,
     input  wire [R-1:0]        a_valid,
     input  wire [R-1:0]        a_first,
@@ -13,6 +14,7 @@ module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, para
     input  wire [C*WW-1:0]     b_cols,
     input  wire [C-1:0]        w_load,
     output wire [R*C*32-1:0]   results,
+    output wire [R*C*32-1:0]   results_hi,  // DUAL: the second channel's results
     output wire                fold_done,
     output wire [C-1:0]        valid_bottom
 );
@@ -22,6 +24,7 @@ module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, para
     wire l_w [0:R-1][0:C];
     wire signed [WW-1:0] b_w [0:R][0:C-1];
     wire signed [31:0] p_w [0:R][0:C-1];
+    wire signed [31:0] hi_w [0:R-1][0:C-1];
     genvar i, j;
     generate
         for (i = 0; i < R; i = i + 1) begin : g_row
@@ -34,12 +37,14 @@ module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, para
                     assign b_w[0][j] = b_cols[j*WW +: WW];
                     assign p_w[0][j] = 32'sd0;
                 end
-                pe #(.AW(AW), .WW(WW), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS)) u_pe (
-                    .clk(clk), .a_in(a_w[i][j]), .a_valid_in(v_w[i][j]), .a_first_in(f_w[i][j]),
+                pe #(.AW(AW), .WW(WW), .MB(MB), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS), .DUAL(DUAL)) u_pe (
+                    .clk(clk), .dual(dual), .a_in(a_w[i][j]), .a_valid_in(v_w[i][j]), .a_first_in(f_w[i][j]),
                     .a_last_in(l_w[i][j]), .b_in(b_w[i][j]), .w_load(w_load[j]), .psum_in(p_w[i][j]),
                     .a_out(a_w[i][j+1]), .a_valid_out(v_w[i][j+1]), .a_first_out(f_w[i][j+1]),
-                    .a_last_out(l_w[i][j+1]), .b_out(b_w[i+1][j]), .result(p_w[i+1][j]));
+                    .a_last_out(l_w[i][j+1]), .b_out(b_w[i+1][j]), .result(p_w[i+1][j]),
+                    .result_hi(hi_w[i][j]));
                 assign results[(i*C+j)*32 +: 32] = p_w[i+1][j];
+                assign results_hi[(i*C+j)*32 +: 32] = hi_w[i][j];
             end
         end
         for (j = 0; j < C; j = j + 1) begin : g_bottom
