@@ -3,7 +3,8 @@ for the digits and CIFAR-10 presets on zc706 (issue 15).
 
 Weights of at most 4 bits lie two to a byte in DRAM and in the weight buffer
 (codesign.cost.model.weights_per_byte): parameter loads move half the bytes and a weight buffer
-holds twice the weights (fewer slices). Printed per preset and width: the parameter bytes, the
+holds twice the weights (fewer slices); conv and fc layers of more than C channels on OS chunks
+also do two MACs per PE a cycle (codesign.cost.model.pe_macs: folds of 2C channels). Printed per preset and width: the parameter bytes, the
 model's FPS on one fixed accelerator (the engine's for the 8-bit network), and on the accelerator
 the engine finds for that width (a chunk of <= 4-bit multipliers needs no DSPs, so it can be
 larger; here the activations stay at 8 bits, so every chunk keeps 8-bit multipliers). With --sim

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 from codesign.backend.hw import generate
+from codesign.backend.ir import lower
 from codesign.backend.sim import simulate
 from codesign.cost import evaluate, pipeline_periods
 from codesign.cost.model import MemoryTiming
@@ -267,7 +268,43 @@ def test_4_bit_weights_lie_two_to_a_byte_and_load_faster(tmp_path):
     assert measured[6] == measured[8]
     assert all(a <= b for a, b in zip(measured[4], measured[8]))
     assert measured[4][0] < measured[8][0]           # the stem loads its parameters
+    # b1_expand (16 channels on 8 OS columns) does two MACs per PE: one fold of 16 channels, not two
+    assert lower(with_weight_bits(base, 4)).layers[1].macs_pe == 2
+    assert measured[4][1] < 0.6 * measured[8][1]
     assert sum(measured[4]) < sum(measured[8])
+
+
+def dual_design(mult_bits: int) -> DesignPoint:
+    """Layers of two MACs per PE (4-bit and 3-bit weights, 7, 5 and 3 channels) on an 8 x 2 OS
+    chunk of mult_bits-bit multipliers (4: two shift-and-add multipliers a PE, 8: one DSP48 multiply
+    for both), where a fold's 2R-row drain outlasts the array's R + C + 1 cycles, after an 8-bit
+    conv on a 4 x 4 chunk."""
+    def conv(name, i, c_in, c_out, k, bits):
+        return Layer(name=name, kind="conv", inputs=[i], in_shape=(6, 6, c_in), out_shape=(6, 6, c_out), kernel=k,
+                     padding=k // 2, w_bits=bits, a_bits=4, relu=True)
+    layers = [conv("c3", -1, 1, 7, 3, 8), conv("c3b", 0, 7, 7, 3, 4), conv("pw", 1, 7, 5, 1, 4),
+              Layer(name="gap", kind="avgpool", inputs=[2], in_shape=(6, 6, 5), out_shape=(1, 1, 5), kernel=6, a_bits=4),
+              Layer(name="fc", kind="fc", inputs=[3], in_shape=(1, 1, 5), out_shape=(1, 1, 3), w_bits=3, a_bits=4)]
+    chunks = [Chunk(first_layer=0, last_layer=0, rows=4, cols=4, dataflow="os", mult_bits=8, act_buf_kib=8, wgt_buf_kib=4),
+              Chunk(first_layer=1, last_layer=4, rows=8, cols=2, dataflow="os", mult_bits=mult_bits, act_buf_kib=8,
+                    wgt_buf_kib=4)]
+    design = DesignPoint(name=f"dual_m{mult_bits}", dataset=Dataset(name="random", input_shape=(6, 6, 1), num_classes=3),
+                         layers=layers, accelerator=Accelerator(target="zc706", clock_mhz=200.0, chunks=chunks))
+    return design.model_copy(update={"predicted": evaluate(design).predicted()})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mult_bits", [4, 8])
+def test_two_macs_per_pe_with_a_drain_longer_than_the_fold(tmp_path, mult_bits):
+    """Two MACs per PE: each column runs channels n0 + j and n0 + C + j (odd tiles of 7, 5 and 3
+    channels, so rows start at odd nibbles and the last tile's second half is partly empty); the
+    drain of 2R = 16 rows is longer than the fold's 11 cycles, so the last operand waits for the
+    bank. Bit-exact, cycles equal to the model, under stalls too."""
+    design = dual_design(mult_bits)
+    assert [j.macs_pe for j in lower(design).layers] == [1, 2, 2, 1, 2]
+    save_design(design, tmp_path / "design.json")
+    generate(tmp_path / "design.json", tmp_path / "hw")
+    simulate_memories(tmp_path / "hw", design, [MEMORIES[1], MEMORIES[-1]], frames=2)
 
 
 def test_random_designs_cover_kinds_bits_dataflows():
