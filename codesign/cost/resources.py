@@ -59,11 +59,14 @@ LUT_PER_PE = 32
 LUT_PER_PACK_COL = 9
 FF_PER_PACK_COL = 4
 # a chunk with a layer of two MACs per PE (codesign.cost.model.pe_macs; OS only): per PE the second
-# accumulator and result and the drain bank's second row of results (3 x 32 bits), the weight's
-# second nibble and the product's split; per column the wider weight operand. Measured with
-# synth_xilinx on chunk engines with and without (docs/verilog.md, "Two MACs per PE").
-LUT_PER_DUAL_PE = 40
-FF_PER_DUAL_PE = 96
+# accumulator and result and the drain bank's second row of results (3 x 32 bits), and with DSP
+# multipliers the weight pair's operand and the product's split (with LUT multipliers a second
+# one, 2.6 b^2, and the weight operand widened to 8 bits). Measured with synth_xilinx on whole tops
+# with an 8 x 8 chunk built with and without it (HAS_DUAL): 8-bit multipliers +5,027 LUT and
+# +6,272 FF, 4-bit ones +6,589 LUT and +6,412 FF (docs/verilog.md, "Two MACs per PE").
+LUT_PER_DUAL_PE = 62
+LUT_PER_DSP_DUAL_PE = 16
+FF_PER_DUAL_PE = 98
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
 FF_PER_CHUNK = 441 + 105      # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included; + the DMA's window
 FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
@@ -97,13 +100,13 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     dsp = gemm * xp.where(dsp_mac, pes, 0) + (REQUANT_DSP + add * ADD_DSP) * cols
     two = dual * (ws == 0)   # the RTL builds the second MAC on OS chunks only
     lut_pe = (LUT_PER_PE + xp.where(dsp_mac, 0, LUT_PER_PE_BIT2 * mult_bits * mult_bits * (1 + two))
-              + two * LUT_PER_DUAL_PE)
+              + two * (LUT_PER_DUAL_PE + xp.where(dsp_mac, LUT_PER_DSP_DUAL_PE, 0)))
     # delay-line bits: (held in flip-flops: delays 1 and 2, in SRLs: one LUT per bit of a longer one)
     dl_ff, dl_srl = 2 * cols - 3 + (cols < 2) * (3 - 2 * cols), cols - 3 + (cols < 3) * (3 - cols)
     delays = gemm * 8 + (ws != 0) * 9
     lut = (LUT_PER_CHUNK + (ws != 0) * LUT_PER_WS_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols
            + gemm * (LUT_PER_ROW * rows + lut_pe * pes + pack * LUT_PER_PACK_COL * cols) + delays * dl_srl)
-    ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS) + two * FF_PER_DUAL_PE
+    ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS) + two * (FF_PER_DUAL_PE + maximum(8 - mult_bits, 0))
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
                + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
     ff = (FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols
