@@ -30,7 +30,7 @@ from codesign.targets import load_target
 
 TEMPLATES = Path(codesign.__file__).resolve().parent.parent / "templates" / "verilog"
 RTL_MODULES = ["pe.v", "systolic_array.v", "requant.v", "axi_dma.v", "byte_ram.v", "act_buffer.v", "rec_ram.v",
-               "delay_line.v", "chunk_engine.v"]
+               "delay_line.v", "weight_columns.v", "lane.v", "chunk_engine.v"]
 REGS_FILE = "accel_regs.v"   # the AXI4-Lite slave, rendered from codesign/driver/regmap.toml
 TOP_NAME = "accel_top"
 AXI_WIDTHS = (64, 128)   # the AXI data widths the RTL's DMA drives (zc706 / pynq-z2: 64, zcu102 / ultra96: 128)

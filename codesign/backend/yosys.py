@@ -77,7 +77,7 @@ def top_counts(rtl_dir: Path) -> dict:
 
 
 ENGINE_MODULES = ["pe.v", "systolic_array.v", "requant.v", "byte_ram.v", "act_buffer.v", "rec_ram.v", "delay_line.v",
-                  "chunk_engine.v"]
+                  "weight_columns.v", "lane.v", "chunk_engine.v"]
 
 
 def engine_logic_levels(rtl_dir: Path, rows: int, cols: int, ws: bool, timeout: int = 1800) -> int:

@@ -45,7 +45,6 @@ module chunk_engine #(
     output wire [DB*8-1:0]    buf_rd_data
 );
     localparam AW = MB + 1;
-    localparam ACC_AW = $clog2(ACC_DEPTH);
     localparam DUAL = (HAS_DUAL != 0 && WS == 0) ? 1 : 0;
     localparam WW = (DUAL != 0 && MB < 8) ? 8 : MB;   // a column's weight operand: two nibbles in dual mode
     // descriptor fields
@@ -118,7 +117,6 @@ module chunk_engine #(
     wire [RB0*8-1:0]     act_rd0;
     wire [RB1*8-1:0]     act_rd1;
     wire [AB-1:0]        row_addr [0:R-1] /* verilator split_var */;
-    wire [C*8-1:0]       wgt_q;
     wire [C*64-1:0]      rec_q;
     // an activation byte as the PE's (MB+1)-bit signed operand, and as a 32-bit integer
     function [31:0] act_int(input [7:0] b, input sgn);
@@ -298,56 +296,12 @@ module chunk_engine #(
         assign a_rows[gi*AW +: AW] = a_r;
         wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0], ra[31:AB]};
     end endgenerate
-    // ---- columns: in cycle t the weight buffer reads row kk0 of the fold (C bytes at wra, the
-    // register that steps by nv a cycle); column j uses its byte j cycles later (a delay line),
-    // with its flags and N index from its own registered stage (no chain through the columns).
-    // A depthwise layer on OS keeps only its taps (codesign.cost.model.engine_view): wra steps
-    // once per tap (after kc reduction steps), and column j takes its byte only in the step of
-    // channel j of the fold's window (col_c: the step's channel), the block-diagonal's zeros else.
-    wire [31:0] col_n [0:C-1] /* verilator split_var */;
-    wire [15:0] col_c [0:C-1] /* verilator split_var */;
-    wire [C-1:0] col_v, col_w;
+    // ---- columns (weight_columns.v): the weight buffer and the C column operand paths
     wire [C*WW-1:0] b_cols;
-    reg  [C-1:0] w_load_q;
+    wire [C-1:0] w_load_q;
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
-    wire [31:0] n_hi = N - C;
-    assign col_n[0] = n0;
-    assign col_c[0] = kw_s[111:96];
-    assign col_v[0] = issue && (WS ? (tc < R) && (kk0 < K) : (tc < K));
-    assign col_w[0] = in_gemm && WS && (tc < R);
-    generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
-        if (gj > 0) begin : g_stage
-            reg [31:0] n_r;
-            reg [15:0] c_r;
-            reg v_r, w_r;
-            always @(posedge clk) begin
-                n_r <= col_n[gj-1] + 1;
-                c_r <= col_c[gj-1];
-                {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
-            end
-            assign col_n[gj] = n_r;
-            assign col_c[gj] = c_r;
-            assign {col_v[gj], col_w[gj]} = {v_r, w_r};
-        end
-        wire ok = col_v[gj] && (dw_ws ? (gj == 0) : (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj)));
-        wire ok_hi = col_v[gj] && dual && (N > C) && (col_n[gj] < n_hi);   // dual: channel n0 + C + j
-        // the weight byte: the buffer's output, delayed gj cycles (dual: two nibbles, each masked)
-        wire [7:0] b_q;
-        delay_line #(.W(8), .D(gj)) u_wdl (.clk(clk), .in(wgt_q[gj*8 +: 8]), .out(b_q));
-        reg ok_q, ok_hi_q, dual_q, w_p;
-        always @(posedge clk) begin
-            {ok_q, ok_hi_q, dual_q} <= {ok, ok_hi, dual};
-            w_p <= col_w[gj];
-            w_load_q[gj] <= w_p;
-        end
-        wire [7:0] wb = ok_q ? b_q : 8'd0;
-        wire [15:0] w16 = dual_q ? {8'd0, ok_hi_q ? b_q[7:4] : 4'd0, wb[3:0]} : {{8{wb[7]}}, wb};
-        reg [WW-1:0] b_r;   // the operand register (as a_r)
-        always @(posedge clk) b_r <= w16[WW-1:0];
-        assign b_cols[gj*WW +: WW] = b_r;
-        wire _unused_w = &{1'b0, w16[15:WW]};
-    end endgenerate
-
+    wire col_v0 = issue && (WS ? (tc < R) && (kk0 < K) : (tc < K));
+    wire col_w0 = in_gemm && WS && (tc < R);
     wire [R*C*32-1:0] results, results_hi;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
@@ -422,80 +376,23 @@ module chunk_engine #(
     always @(posedge clk) rec_sel <= gmod;
     wire _unused_sel = &{1'b0, rec_sel};
 
+    wire d_row_ok = (d_m0 + d_pix < M);
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_lane
-        reg rq_valid, rq_valid_q;
-        reg [31:0] rq_acc, rq_addr;
-        reg [31:0] acc_mem [0:ACC_DEPTH-1];   // WS: partial sums across K folds
-        reg [31:0] lane_p, lane_addr, vacc;
-        assign rq_pending[gj] = s1_v | s2_v | rq_valid | rq_valid_q | wr_valid[gj];
-        // ---- OS drain lane
-        wire [31:0] d_acc = bank[gj * 32 +: 32];   // the bank shifts up a row per drain cycle
-        wire d_valid = d_busy && (d_m0 + d_pix < M) && (d_ch + gj < N);
-        // ---- WS lane
-        wire [31:0] psum = results[((R - 1) * C + gj) * 32 +: 32];
-        wire [ACC_AW-1:0] acc_idx = lane_p[ACC_AW-1:0];
-        wire [31:0] ws_total = (kf == 0) ? psum : acc_mem[acc_idx] + psum;
-        wire ws_out = in_gemm && valid_bottom[gj] && (kf + 1 == kfolds) && (dw_ws ? gj == 0 : ch_base + gj < N);
-        // ---- vector lane
-        wire [31:0] e_c = s2_c0 + gj;
-        wire e_in = s2_in;
-        // the operand registers: the bytes as 9-bit integers (every byte value fits: [-128, 255]),
-        // so that neither the buffer's output nor the table's signedness fields reach the multipliers
-        reg signed [8:0] x9, y9;
-        wire [31:0] x_int = act_int((gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0, in_signed);
-        wire [31:0] y_int = act_int((gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0, in1_signed);
-        always @(posedge clk) begin
-            x9 <= x_int[8:0];
-            y9 <= y_int[8:0];
-        end
-        wire _unused_xy = &{1'b0, x_int[31:9], y_int[31:9]};
-        wire signed [31:0] x = {{23{x9[8]}}, x9};
-        wire signed [24:0] x_m0 = x9 * add_m0, y_m1 = y9 * add_m1;
-        wire first = s2_first;
-        wire signed [31:0] vprev = vacc;
-        wire signed [31:0] v_next =
-            (kind == K_AVG) ? (first ? 32'sd0 : vprev) + x :
-            (kind == K_MAX) ? (first ? (e_in ? x : -32'sd2147483647) : ((e_in && x > vprev) ? x : vprev)) :
-            (HAS_ADD != 0) ? 32'(x_m0) + 32'(y_m1) : 32'sd0;
-        wire v_emit = s2_v && s2_last && (e_c < out_c);
-        always @(posedge clk) begin
-            if (s2_v) vacc <= v_next;
-            if (in_gemm && WS && valid_bottom[gj]) begin
-                if (kf + 1 != kfolds) acc_mem[acc_idx] <= ws_total;
-                lane_p <= lane_p + 1;
-                lane_addr <= lane_addr + out_c;
-            end
-            if (in_gemm && WS && tc == 0) begin
-                lane_p <= 0;
-                lane_addr <= wr_off + ch_base + gj;
-            end
-            rq_valid_q <= rq_valid;
-            rq_valid <= WS ? (ws_out || v_emit) : (d_valid || v_emit);
-            if (s2_v) begin
-                rq_acc <= v_next;
-                rq_addr <= wr_off + s2_obase + e_c;
-            end else if (WS) begin
-                rq_acc <= ws_total;
-                rq_addr <= lane_addr;
-            end else begin
-                rq_acc <= d_acc;
-                rq_addr <= d_addr + gj;
-            end
-        end
-        // ---- the requantiser: record {bias, mult, shift} of the lane's channel, read from the
-        // lane's bank in the cycle its value enters rq_acc
-        reg [63:0] rec;
-        always @(posedge clk)
-            rec <= (gj == 0 && dw_ws) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
-        wire [31:0] bias = rec[31:0];
-        wire [15:0] mult = rec[47:32];
-        wire [7:0] shift = rec[55:48];
-        wire _unused_rec = &{1'b0, rec[63:56]};
-        wire _unused_rq = &{1'b0, shift[7:6], rq_addr[31:AB], lane_p[31:ACC_AW]};
-        requant #(.AB(AB)) u_rq (
-            .clk(clk), .in_valid(rq_valid), .acc(rq_acc + bias), .mult(mult), .shift(shift[5:0]),
-            .lo(out_lo), .hi(out_hi), .in_addr(rq_addr[AB-1:0]),
-            .out_valid(wr_valid[gj]), .out_byte(wr_byte[gj]), .out_addr(wr_addr[gj]));
+        wire [7:0] x_byte = (gj < RB0) ? act_rd0[(gj < RB0 ? gj : 0)*8 +: 8] : 8'd0;
+        wire [7:0] y_byte = (gj < RB1) ? act_rd1[(gj < RB1 ? gj : 0)*8 +: 8] : 8'd0;
+        // a depthwise layer on WS: lane 0 takes the record of bank g mod C (rec_sel)
+        wire [63:0] rec_in = (gj == 0 && dw_ws) ? rec_q[rec_sel[$clog2(C > 1 ? C : 2)-1:0]*64 +: 64] : rec_q[gj*64 +: 64];
+        lane #(.J(gj), .WS(WS), .ACC_DEPTH(ACC_DEPTH), .AB(AB), .HAS_ADD(HAS_ADD)) u_lane (
+            .clk(clk), .d_busy(d_busy), .d_row_ok(d_row_ok), .d_ch(d_ch), .d_addr(d_addr),
+            .d_acc(bank[gj * 32 +: 32]), .N(N),   // the bank shifts up a row per drain cycle
+            .in_gemm(in_gemm), .valid_bottom(valid_bottom[gj]), .psum(results[((R - 1) * C + gj) * 32 +: 32]),
+            .kf_first(kf == 0), .kf_last(kf + 1 == kfolds), .ch_ok(dw_ws ? gj == 0 : ch_base + gj < N),
+            .restart(in_gemm && WS && tc == 0), .lane_addr0(wr_off + ch_base), .out_c(out_c),
+            .vec_busy(s1_v | s2_v), .s2_v(s2_v), .s2_first(s2_first), .s2_last(s2_last), .s2_in(s2_in),
+            .s2_c0(s2_c0), .v_addr0(wr_off + s2_obase), .x_byte(x_byte), .y_byte(y_byte), .in_signed(in_signed),
+            .in1_signed(in1_signed), .is_avg(kind == K_AVG), .is_max(kind == K_MAX), .add_m0(add_m0), .add_m1(add_m1),
+            .rec_in(rec_in), .out_lo(out_lo), .out_hi(out_hi),
+            .pending(rq_pending[gj]), .wr_valid(wr_valid[gj]), .wr_byte(wr_byte[gj]), .wr_addr(wr_addr[gj]));
     end endgenerate
     wire rq_busy = |rq_pending;
 
@@ -540,35 +437,14 @@ module chunk_engine #(
     wire wgt_wr = param_wr && ({{(32-AB){1'b0}}, buf_addr} < (pf_busy ? pf_woff + pf_rec_off : w_off + rec_off));
     reg [31:0] wra, nv, wk;      // weight row address, columns of the fold (nv), WS: the K tile's row 0
     generate if (HAS_GEMM != 0) begin : g_wgt
-        // packed weights: the buffer is read at wra / 2, and column j takes nibble j of the bytes
-        // read (nibble j + 1 when the row starts at an odd weight), sign-extended
-        wire [31:0] wra_w = wra;
-        wire _unused_wra = &{1'b0, wra_w[31:AB]};
-        wire [C*8-1:0] wgt_raw;
-        reg pack_q, odd_q, dual_rq;
-        always @(posedge clk) {pack_q, odd_q, dual_rq} <= {wpack, wpack && wra_w[0], dual};
-        byte_ram #(.BYTES(WGT_BYTES), .NB(NB), .RB(C), .AB(AB)) u_wgt (
-            .clk(clk), .wr_addr(buf_addr), .wr_mask(wgt_wr ? dma_mask : {NB{1'b0}}), .wr_data(dma_data),
-            .rd_addr(wpack ? wra_w[AB:1] : wra_w[AB-1:0]), .rd_data(wgt_raw));
-        if (HAS_PACK != 0) begin : g_pack
-            for (gj = 0; gj < C; gj = gj + 1) begin : g_unpack
-                wire [3:0] nib_even = wgt_raw[(gj / 2) * 8 + (gj % 2) * 4 +: 4];
-                wire [3:0] nib_odd = wgt_raw[((gj + 1) / 2) * 8 + ((gj + 1) % 2) * 4 +: 4];
-                wire [3:0] nib = odd_q ? nib_odd : nib_even;
-                // dual: nibble C + j (+ 1) too, the column's second channel, into the high nibble
-                localparam integer HI_E = C + gj, HI_O = (C + gj + 1 < 2 * C) ? C + gj + 1 : C + gj;
-                wire [3:0] hi_even = wgt_raw[(HI_E / 2) * 8 + (HI_E % 2) * 4 +: 4];
-                wire [3:0] hi_odd = wgt_raw[(HI_O / 2) * 8 + (HI_O % 2) * 4 +: 4];
-                wire [3:0] nib_hi = (DUAL != 0 && dual_rq) ? (odd_q ? hi_odd : hi_even) : {4{nib[3]}};
-                assign wgt_q[gj*8 +: 8] = pack_q ? {nib_hi, nib} : wgt_raw[gj*8 +: 8];
-            end
-        end else begin : g_no_pack
-            assign wgt_q = wgt_raw;
-            wire _unused_pack = &{1'b0, pack_q, odd_q, dual_rq};
-        end
+        weight_columns #(.C(C), .WW(WW), .NB(NB), .WGT_BYTES(WGT_BYTES), .AB(AB), .HAS_PACK(HAS_PACK), .DUAL(DUAL)) u_cols (
+            .clk(clk), .wr_addr(buf_addr), .wr_mask(wgt_wr ? dma_mask : {NB{1'b0}}), .wr_data(dma_data), .wra(wra),
+            .wpack(wpack), .dual(dual), .n0(n0), .ch0(kw_s[111:96]), .v0(col_v0), .w0(col_w0), .N(N), .dw_ws(dw_ws),
+            .dw_os(dw_os), .b_cols(b_cols), .w_load(w_load_q));
     end else begin : g_no_wgt
-        assign wgt_q = {C*8{1'b0}};
-        wire _unused_wgt = &{1'b0, wgt_wr, wra, wk, wpack};
+        assign b_cols = {C*WW{1'b0}};
+        assign w_load_q = {C{1'b0}};
+        wire _unused_wgt = &{1'b0, wgt_wr, wra, wk, wpack, col_v0, col_w0};
     end endgenerate
     reg [31:0] rec_bank, rec_wrow;
     localparam RPB = DB / 8;     // records per DMA beat
