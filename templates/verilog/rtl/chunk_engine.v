@@ -302,12 +302,17 @@ module chunk_engine #(
     wire [31:0] kk0 = WS ? k0 + (R - 1 - tc) : tc;
     wire col_v0 = issue && (WS ? (tc < R) && (kk0 < K) : (tc < K));
     wire col_w0 = in_gemm && WS && (tc < R);
+    // the PEs take the layer's mode from a register: off the path from the layer table's row mux
+    // through the multiplier's operand select (ulx3s: lidx -> flags -> MULT18X18D -> sum, 21.7 ns);
+    // it is valid from the row's second cycle, before any operand reaches the array
+    reg dual_q;
+    always @(posedge clk) dual_q <= dual;
     wire [R*C*32-1:0] results, results_hi;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
         systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .MB(MB), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS),
                          .DUAL(DUAL)) u_array (
-            .clk(clk), .dual(dual), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
+            .clk(clk), .dual(dual_q), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
             .b_cols(b_cols), .w_load(w_load_q), .results(results), .results_hi(results_hi), .fold_done(fold_done),
             .valid_bottom(valid_bottom));
     end else begin : g_no_array
@@ -315,7 +320,7 @@ module chunk_engine #(
         assign results_hi = {R*C*32{1'b0}};
         assign fold_done = 1'b0;
         assign valid_bottom = {C{1'b0}};
-        wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q};
+        wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q, dual_q};
     end endgenerate
 
     // ---------------------------------------------------------------- requantiser inputs
