@@ -53,13 +53,12 @@ def test_dram_image_decodes_to_the_params(example_path):
         if "w" in p:
             # the fold layout: per tile of w_cols filters (a depthwise layer on WS: of one channel, its
             # G = channels GEMMs), row r of filter n0 + j at r * nv + j. The rows are the filter's taps;
-            # a depthwise layer on OS runs K = taps x min(C, channels) steps (block-diagonal weights
-            # of which only the taps are stored)
+            # a depthwise layer on OS runs K = taps steps (each PE on its own channel's activation)
             filters = p["w"].reshape(oc, -1)
             taps = filters.shape[1]
             ws = design.accelerator.chunks[job.chunk].dataflow == "ws"
             if job.kind == "dwconv":
-                assert (job.n, job.k, job.g) == ((1, taps, oc) if ws else (oc, taps * min(job.w_cols, oc), 1))
+                assert (job.n, job.k, job.g) == ((1, taps, oc) if ws else (oc, taps, 1))
             assert job.w_row == taps
             tile = 1 if job.g > 1 else job.w_cols
             raw = weights_at(mem, job.param_addr, filters.size, job.w_bits)

@@ -184,8 +184,8 @@ def test_random_tiled_design(tmp_path, index):
 
 def depthwise_design() -> DesignPoint:
     """Depthwise layers of 11 channels on OS arrays of C = 4 (folds of 4, 4, 3 columns) and
-    C = 16 > 11 (kc = 11), each one dense block-diagonal GEMM, and on a WS array (stride 2: one
-    GEMM per channel on column 0)."""
+    C = 16 > 11 (the fold's last columns read past the channels), each PE on its own channel's
+    activation, and on a WS array (stride 2: one GEMM per channel on column 0)."""
     def dw(i, shape, k, stride=1):
         out = ((shape[0] + 2 * (k // 2) - k) // stride + 1, (shape[1] + 2 * (k // 2) - k) // stride + 1, shape[2])
         return Layer(name=f"dw{i}", kind="dwconv", inputs=[i - 1], in_shape=shape, out_shape=out, kernel=k,
@@ -204,7 +204,7 @@ def depthwise_design() -> DesignPoint:
 def test_depthwise_layers_use_every_column(tmp_path):
     """Depthwise layers on OS arrays of C > 1 columns, channels not a multiple of C and fewer than
     C, and on WS: bit-exact, and each layer's measured cycles equal the model's (whose OS compute
-    is the dense GEMM's: ceil(M/R) x ceil(ch/C) folds of R + C + taps x kc - 2 + FOLD_OVERHEAD)."""
+    is ceil(M/R) x ceil(ch/C) folds of K = taps steps, back to back)."""
     design = depthwise_design()
     cost = evaluate(design)
     design = design.model_copy(update={"predicted": cost.predicted()})

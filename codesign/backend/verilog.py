@@ -75,7 +75,7 @@ def layer_fields(job: LayerJob, rows: int, cols: int, in1_signed: bool) -> dict:
     addresses and loop counts only; every duration is the hardware's own (chunk_engine.v)."""
     geo = layer_geometry(job)
     in_c, pad, stride = geo["in_c"], geo["pad"], geo["stride"]
-    kc = job.k // job.kernel ** 2 if job.kind == "dwconv" else in_c   # depthwise: the fold's kc input channels
+    kc = 1 if job.kind == "dwconv" else in_c   # depthwise: a reduction step is a tap (of the fold's C channels)
     row_stride = geo["in_w"] * in_c
     oh, ow, oc = job.out_shape
     h, w, c = job.in_shape
@@ -277,7 +277,8 @@ def chunk_context(ir: HardwareIR, chunk) -> dict:
                 n_entries=len(entries), acc_depth=acc_depth, rec_depth=depth, addr_bits=addr_bits,
                 has_gemm=units["gemm"], has_vec=units["vec"], has_add=units["add"],
                 has_pack=int(any(weight_flags(job) & W_PACKED for job in jobs)),
-                has_dual=int(any(job.macs_pe == 2 for job in jobs)))
+                has_dual=int(any(job.macs_pe == 2 for job in jobs)),
+                has_dw=int(chunk.dataflow == "os" and any(job.kind == "dwconv" for job in jobs)))
 
 
 def render(design: DesignPoint, ir: HardwareIR, params: list[dict], out_dir: Path) -> None:

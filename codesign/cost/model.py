@@ -11,8 +11,8 @@ Cycle model of one layer on one chunk (rows R, cols C, dataflow OS or WS):
 * GEMM view (SCALE-Sim's): output M x N, reduction K, G independent GEMMs (depthwise: G =
   channels, N = 1). OS keeps outputs in the PEs: (Sr, Sc, T) = (M, N, K); WS keeps weights:
   (Sr, Sc, T) = (K, N, M). Folds F = ceil(Sr/R) * ceil(Sc/C). Our array runs a depthwise layer
-  on OS as one dense GEMM of N = channels, K = taps x min(C, channels) (block-diagonal weights,
-  `engine_view`); `tile_plan` and `layer_cycles` price that view.
+  on OS as one GEMM of N = channels, K = taps in which each PE reads its own channel's
+  activation (`engine_view`); `tile_plan` and `layer_cycles` price that view.
 * SCALE-Sim's compute cycles: G * F * P - 1 with P = R + C + T - 2 (OS) or 2R + C + T - 2 (WS):
   `scalesim_compute_cycles`, the figure tests compare with SCALE-Sim.
 * Our array runs each WS fold in the same P cycles plus FOLD_OVERHEAD cycles (the block RAM's
@@ -110,7 +110,7 @@ def pe_macs(gemm, dw, ws, w_bits, n, cols):
     """MACs a PE does a cycle on this layer: 2 for a dense GEMM layer (conv, fc) of packed weights
     (<= PACK_BITS bits) and more than C output channels on an OS chunk, which runs two output
     channels per column (one multiply a (w1 2^13 + w0), its two products split exactly:
-    chunk_engine.v, pe.v), else 1. Depthwise (its block-diagonal fold) and WS layers keep one, and
+    chunk_engine.v, pe.v), else 1. Depthwise layers (a PE's own activation) and WS layers keep one, and
     so does a layer of at most C channels (one fold either way, and the drain would take 2R rows)."""
     xp = _xp(gemm, dw, ws, w_bits, n, cols)
     return xp.where(gemm & (dw == 0) & (ws == 0) & (weights_per_byte(w_bits) == 2) & (n > cols), 2, 1)
@@ -198,22 +198,22 @@ class LayerArrays:
 
 def engine_view(L: LayerArrays, cols, ws) -> LayerArrays:
     """The layers as the array runs them on C columns (broadcast against cols and ws). A depthwise
-    layer of ch channels on OS becomes one dense GEMM of N = ch output channels and K = taps x kc,
-    kc = min(C, ch): the fold of columns n0 .. n0 + C - 1 reduces over the taps of input channels
-    n0 .. n0 + kc - 1 with block-diagonal weights (W[(t, c'), j] = w[n0 + j, t] if c' == j else 0),
-    so that C channels run per fold instead of one; zero weights add exactly 0. Its parameter block
-    keeps each channel's taps only (w_row = taps): the engine reads a tap row for kc steps and
-    zeroes the columns off the diagonal. On WS a depthwise layer stays G = ch GEMMs of N = 1 (one
-    column; its taps are what the weight loader reads). w_row (weight bytes per output channel) is
-    the layer's K; macs_pe the MACs a PE does a cycle (`pe_macs`: 2 runs 2C channels a fold); the
-    result has dw 0 (a second call changes nothing)."""
+    layer of ch channels on OS becomes one GEMM of N = ch output channels and K = taps in which
+    every PE reads its own activation: PE (i, j) of the fold of columns n0 .. n0 + C - 1 multiplies
+    pixel i's tap t of channel n0 + j by w[n0 + j, t] (row i's copy of the activation buffer reads
+    C consecutive bytes, one per column; chunk_engine.v), so R pixels x C channels run per fold
+    and each reduction step is one tap. Its parameter block keeps each channel's taps (w_row =
+    taps). On WS a depthwise layer stays G = ch GEMMs of N = 1 (one column; its taps are what the
+    weight loader reads). w_row (weight bytes per output channel) is the layer's K; macs_pe the
+    MACs a PE does a cycle (`pe_macs`: 2 runs 2C channels a fold); the result has dw 0 (a second
+    call changes nothing)."""
     xp = _xp(L.g, cols, ws)
     dw = (L.dw > 0) & ~ws if not isinstance(ws, bool) else (L.dw > 0) & (not ws)
     chans = L.n * L.g
     w_row = L.k if L.w_row is None else L.w_row
     macs_pe = pe_macs(L.g > 0, L.dw, ws, L.w_bits, L.n, cols) if L.macs_pe is None else L.macs_pe
-    return replace(L, n=xp.where(dw, chans, L.n), k=xp.where(dw, L.k * minimum(cols, maximum(L.g, 1)), L.k),
-                   g=xp.where(dw, 1, L.g), w_row=w_row, dw=xp.where(L.dw > 0, 0, L.dw), macs_pe=macs_pe)
+    return replace(L, n=xp.where(dw, chans, L.n), g=xp.where(dw, 1, L.g), w_row=w_row,
+                   dw=xp.where(L.dw > 0, 0, L.dw), macs_pe=macs_pe)
 
 
 def scalesim_compute_cycles(rows, cols, ws, m, n, k, g=1):

@@ -2,8 +2,8 @@
 //
 // A layer is a GEMM in SCALE-Sim's convention: G groups of an M x N output with reduction K
 // (conv: M pixels, N filters, K = kh*kw*Cin; fc: M = 1; depthwise on OS as the dense GEMM of
-// codesign.cost.model.engine_view: N = channels, K = kh*kw*kc, block-diagonal weights of which
-// the taps alone are stored, the N tile n0's reduction over input channels n0 .. n0 + kc - 1;
+// codesign.cost.model.engine_view: N = channels, K = kh*kw taps, PE (r, c) of the N tile n0 on
+// its own activation, channel n0 + c;
 // depthwise on WS: G = channels, N = 1), with im2col done on the fly by the Pixel /
 // Tap walkers. Folds, in the RTL's order:
 //   OS: (g, M tile of R pixels, N tile of C channels): K steps at II=1 (at least R), during
@@ -122,22 +122,33 @@ template <class C> struct gemm_engine<C, DF_OS> {
                 drain_row(d, sum, q, prev, k, out);
             }
             a_t a[C::ROWS];
+            a_t own[C::ROWS][C::COLS];
             w_t w[C::COLS];
 #pragma HLS ARRAY_PARTITION variable=a complete
+#pragma HLS ARRAY_PARTITION variable=own complete dim=0
 #pragma HLS ARRAY_PARTITION variable=w complete
+            // a depthwise layer: PE (r, c) multiplies its own activation, channel chan + c of row r's
+            // pixel and tap (the RTL reads C bytes a row); other layers share a[r] along the row
+            const bool dw = d.kind == OP_DWCONV;
             for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
-                a[r] = (k < d.k && m0 + r < d.m) ? operand<C>(act[r], d, px[r], t, chan) : a_t(0);
+                const bool in = k < d.k && m0 + r < d.m;
+                a[r] = (in && !dw) ? operand<C>(act[r], d, px[r], t, chan) : a_t(0);
+                for (int c = 0; c < C::COLS; c++) {
+#pragma HLS UNROLL
+                    own[r][c] = (in && dw) ? operand<C>(act[r], d, px[r], t, chan + c) : a_t(0);
+                }
             }
-            // a depthwise layer keeps its taps only: row = the tap, column c's weight on channel c of the window
-            const bool dw = d.kind == OP_DWCONV;
-            const int row = dw ? t.ky * d.win_w + t.kx : k;
             for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                const bool on = k < d.k && n0 + c < d.n && (!dw || t.ch == c);
-                w[c] = on ? weight<C>(wgt[c], wrow[c] + row * nv, d.flags & W_PACKED) : w_t(0);
+                const bool on = k < d.k && n0 + c < d.n;
+                w[c] = on ? weight<C>(wgt[c], wrow[c] + k * nv, d.flags & W_PACKED) : w_t(0);
             }
-            pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
+            if (dw) {
+                pe_array_os_own<C, C::ROWS, C::COLS>(acc, own, w);
+            } else {
+                pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
+            }
             advance(t, d);
         }
         for (int c = 0; c < C::COLS; c++) {

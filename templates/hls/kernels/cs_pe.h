@@ -32,6 +32,20 @@ void pe_array_os(acc_t acc[ROWS][COLS], const typename pe_types<C>::a_t a[ROWS],
     }
 }
 
+// Output stationary, each PE its own activation (a depthwise layer: PE (r, c) on channel n0 + c).
+template <class C, int ROWS, int COLS>
+void pe_array_os_own(acc_t acc[ROWS][COLS], const typename pe_types<C>::a_t a[ROWS][COLS],
+                     const typename pe_types<C>::w_t w[COLS]) {
+#pragma HLS INLINE
+    for (int r = 0; r < ROWS; r++) {
+#pragma HLS UNROLL
+        for (int c = 0; c < COLS; c++) {
+#pragma HLS UNROLL
+            acc[r][c] += (typename pe_types<C>::prod_t)(a[r][c] * w[c]);
+        }
+    }
+}
+
 // Weight stationary: PE (r, c) holds weight (k0 + r, n0 + c); one output pixel a cycle, each
 // column sums its R products (the column's partial sum for this K fold).
 template <class C, int ROWS, int COLS>

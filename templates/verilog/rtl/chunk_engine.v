@@ -19,7 +19,9 @@ module chunk_engine #(
     // add's input scaling; synthesis drops what a chunk does not use
     parameter HAS_GEMM = 1, parameter HAS_VEC = 1, parameter HAS_ADD = 1, parameter HAS_PACK = 1,
     // a layer does two MACs per PE (OS only; HAS_PACK too: its weights are packed)
-    parameter HAS_DUAL = 1
+    parameter HAS_DUAL = 1,
+    // a depthwise layer runs on the (OS) array: every PE reads its own activation
+    parameter HAS_DW = 1
 ) (
     input  wire               clk,
     input  wire               rst,
@@ -46,6 +48,8 @@ module chunk_engine #(
 );
     localparam AW = MB + 1;
     localparam DUAL = (HAS_DUAL != 0 && WS == 0) ? 1 : 0;
+    localparam DW = (HAS_DW != 0 && WS == 0 && HAS_GEMM != 0) ? 1 : 0;
+    localparam RBR = (DW != 0) ? C : 1;   // bytes an array row reads a cycle: a byte per column for depthwise
     localparam WW = (DUAL != 0 && MB < 8) ? 8 : MB;   // a column's weight operand: two nibbles in dual mode
     // descriptor fields
     localparam F_KIND = 0, F_IN_H = 1, F_IN_W = 2, F_IN_C = 3, F_OUT_W = 4, F_OUT_C = 5, 
@@ -95,7 +99,8 @@ module chunk_engine #(
     wire dual = (DUAL != 0) && wpack && flags[FL_DUAL];
     wire [31:0] cw = dual ? 2 * C : C;
     wire is_dw = (kind == K_DW);
-    // depthwise on OS: one dense block-diagonal GEMM over all C columns (codesign.cost.model.engine_view);
+    // depthwise on OS: N = channels, K = taps, PE (i, j) multiplies its own activation, channel
+    // n0 + j of row i's pixel and tap (codesign.cost.model.engine_view);
     // on WS: G = channels GEMMs of N = 1 on column 0 (the weight loader reads the taps of one channel)
     wire dw_os = is_dw && (WS == 0);
     wire dw_ws = is_dw && (WS != 0);
@@ -113,7 +118,7 @@ module chunk_engine #(
     localparam RB0 = (HAS_VEC != 0 && C > DB) ? C : DB;
     localparam RB1 = (HAS_ADD != 0) ? C : 1;
     wire [COPIES*AB-1:0] act_rd_addr;
-    wire [COPIES*8-1:0]  act_row;
+    wire [COPIES*RBR*8-1:0] act_row;
     wire [RB0*8-1:0]     act_rd0;
     wire [RB1*8-1:0]     act_rd1;
     wire [AB-1:0]        row_addr [0:R-1] /* verilator split_var */;
@@ -211,9 +216,9 @@ module chunk_engine #(
     wire last_fold = WS ? (kf + 1 == kfolds && nf + 1 == nfolds && g + 1 == G)
                         : (nf + 1 == nfolds && mf + 1 == mfolds && g + 1 == G);
     wire [31:0] ch_base = dw_ws ? g : n0;   // output channel of column 0
-    // a depthwise layer on OS (one dense GEMM): the fold of columns n0 .. reduces over input
-    // channels n0 .. n0 + kc - 1, so its reduction walker starts at channel offset n0 (the next
-    // fold's: goff_next); other OS layers' start at 0
+    // a depthwise layer on OS: the fold of columns n0 .. reads input channels n0 .. n0 + C - 1
+    // (a byte per column), so its reduction walker starts at channel offset n0 (the next fold's:
+    // goff_next); other OS layers' start at 0
     wire [31:0] goff_next = (dw_os && nf + 1 < nfolds) ? n0 + C : 32'd0;
     // OS folds run back to back: the next fold's operands follow the last one's at once, and only
     // its last operand waits, for two events: the previous fold's results have reached the drain
@@ -252,6 +257,7 @@ module chunk_engine #(
     wire [31:0]  row_idx [0:R-1] /* verilator split_var */;   // OS: output pixel m, WS: reduction index k
     wire [R-1:0] row_v, row_f, row_l;
     wire [R*AW-1:0] a_rows;
+    wire [R*C*AW-1:0] a_direct;   // depthwise: PE (i, j)'s own activation
     reg  [R-1:0] a_v_q, a_f_q, a_l_q;
     assign row_ps[0] = WS ? pixw : pix0;
     assign row_ks[0] = WS ? kst0 : kw_s;
@@ -283,7 +289,8 @@ module chunk_engine #(
         // the operand: the byte read from this row's copy, masked to 0 outside the image or the
         // GEMM, into the operand register (a_r) so that the PE's multiplier starts at a flip-flop,
         // not at the block RAM's slow output; the flags wait two cycles to stay beside it
-        wire [7:0] a_q = (gi < COPIES) ? act_row[(gi < COPIES ? gi : 0)*8 +: 8] : 8'd0;
+        wire [RBR*8-1:0] a_all = (gi < COPIES) ? act_row[(gi < COPIES ? gi : 0)*RBR*8 +: RBR*8] : {RBR*8{1'b0}};
+        wire [7:0] a_q = a_all[7:0];
         reg ok_q, v_p, f_p, l_p;
         always @(posedge clk) begin
             ok_q <= ok;
@@ -295,6 +302,19 @@ module chunk_engine #(
         always @(posedge clk) a_r <= v32[AW-1:0];
         assign a_rows[gi*AW +: AW] = a_r;
         wire _unused_row = &{1'b0, v32[31:AW], ps[111:96], ps[31:0], ks[111:96], ks[31:0], ra[31:AB]};
+        // depthwise: byte j of the row's read (channel n0 + j) for PE (i, j), through its own
+        // operand register, delayed j cycles as the row's operand reaches column j
+        if (DW != 0) begin : g_direct
+            for (gj = 0; gj < C; gj = gj + 1) begin : g_pe_a
+                wire [31:0] d32 = act_int(ok_q ? a_all[gj*8 +: 8] : 8'd0, in_signed);
+                reg [AW-1:0] d_r;
+                always @(posedge clk) d_r <= d32[AW-1:0];
+                delay_line #(.W(AW), .D(gj)) u_adl (.clk(clk), .in(d_r), .out(a_direct[(gi*C+gj)*AW +: AW]));
+                wire _unused_d = &{1'b0, d32[31:AW]};
+            end
+        end else begin : g_no_direct
+            assign a_direct[gi*C*AW +: C*AW] = {C*AW{1'b0}};
+        end
     end endgenerate
     // ---- columns (weight_columns.v): the weight buffer and the C column operand paths
     wire [C*WW-1:0] b_cols;
@@ -305,14 +325,14 @@ module chunk_engine #(
     // the PEs take the layer's mode from a register: off the path from the layer table's row mux
     // through the multiplier's operand select (ulx3s: lidx -> flags -> MULT18X18D -> sum, 21.7 ns);
     // it is valid from the row's second cycle, before any operand reaches the array
-    reg dual_q;
-    always @(posedge clk) dual_q <= dual;
+    reg dual_q, dw_q;
+    always @(posedge clk) {dual_q, dw_q} <= {dual, dw_os};
     wire [R*C*32-1:0] results, results_hi;
     wire [C-1:0] valid_bottom;
     generate if (HAS_GEMM != 0) begin : g_array
         systolic_array #(.R(R), .C(C), .AW(AW), .WW(WW), .MB(MB), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS),
-                         .DUAL(DUAL)) u_array (
-            .clk(clk), .dual(dual_q), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
+                         .DUAL(DUAL), .DW(DW)) u_array (
+            .clk(clk), .dual(dual_q), .dw(dw_q), .a_direct(a_direct), .a_rows(a_rows), .a_valid(a_v_q), .a_first(a_f_q), .a_last(a_l_q),
             .b_cols(b_cols), .w_load(w_load_q), .results(results), .results_hi(results_hi), .fold_done(fold_done),
             .valid_bottom(valid_bottom));
     end else begin : g_no_array
@@ -320,7 +340,7 @@ module chunk_engine #(
         assign results_hi = {R*C*32{1'b0}};
         assign fold_done = 1'b0;
         assign valid_bottom = {C{1'b0}};
-        wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q, dual_q};
+        wire _unused_array = &{1'b0, a_rows, b_cols, a_v_q, a_f_q, a_l_q, w_load_q, dual_q, dw_q, a_direct};
     end endgenerate
 
     // ---------------------------------------------------------------- requantiser inputs
@@ -432,9 +452,9 @@ module chunk_engine #(
             assign act_rd_addr[gi*AB +: AB] = row_a;
         end
     end endgenerate
-    act_buffer #(.BYTES(ACT_BYTES), .NB(NB), .COPIES(COPIES), .RB0(RB0), .RB1(RB1), .AB(AB)) u_act (
+    act_buffer #(.BYTES(ACT_BYTES), .NB(NB), .COPIES(COPIES), .RB0(RB0), .RB1(RB1), .RBR(RBR), .AB(AB)) u_act (
         .clk(clk), .wr_addr(dma_act_wr ? buf_addr : lane_base), .wr_mask(dma_act_wr ? dma_mask : lane_mask),
-        .wr_data(dma_act_wr ? dma_data : lane_data), .rd_addr(act_rd_addr), .rd_byte(act_row), .rd0(act_rd0),
+        .wr_data(dma_act_wr ? dma_data : lane_data), .rd_addr(act_rd_addr), .rd_row(act_row), .rd0(act_rd0),
         .rd1(act_rd1));
     assign buf_rd_data = act_rd0[DB*8-1:0];
     // the parameter block: weights (below rec_off) into the weight buffer, then one record a beat
@@ -444,8 +464,8 @@ module chunk_engine #(
     generate if (HAS_GEMM != 0) begin : g_wgt
         weight_columns #(.C(C), .WW(WW), .NB(NB), .WGT_BYTES(WGT_BYTES), .AB(AB), .HAS_PACK(HAS_PACK), .DUAL(DUAL)) u_cols (
             .clk(clk), .wr_addr(buf_addr), .wr_mask(wgt_wr ? dma_mask : {NB{1'b0}}), .wr_data(dma_data), .wra(wra),
-            .wpack(wpack), .dual(dual), .n0(n0), .ch0(kw_s[111:96]), .v0(col_v0), .w0(col_w0), .N(N), .dw_ws(dw_ws),
-            .dw_os(dw_os), .b_cols(b_cols), .w_load(w_load_q));
+            .wpack(wpack), .dual(dual), .n0(n0), .v0(col_v0), .w0(col_w0), .N(N), .dw_ws(dw_ws),
+            .b_cols(b_cols), .w_load(w_load_q));
     end else begin : g_no_wgt
         assign b_cols = {C*WW{1'b0}};
         assign w_load_q = {C{1'b0}};
@@ -589,7 +609,7 @@ module chunk_engine #(
                         q_m0 <= m0; q_ch <= ch_base; q_obase <= obase; q_nf <= nf; q_last <= last_fold;
                     end
                     if (!WS) begin
-                        if (!(dw_os && kw_s[111:96] + 16'd1 < kc)) wra <= wra + nv;   // depthwise: once per tap
+                        wra <= wra + nv;
                     end else if (tc < R) wra <= wra - nv;
                     if (WS && tc >= R) pixw <= pix_next(pixw);
                     if (!WS && tc < K) kw_s <= k_next(kw_s);

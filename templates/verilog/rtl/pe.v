@@ -8,10 +8,14 @@
 // low nibble, w1 in its high one) and the PE does two MACs a cycle, into result (w0) and
 // result_hi (w1). A DSP48 computes both in one multiply, a * (w1 2^13 + w0): |a w0| < 2^12, so
 // the low 13 bits of the product are a w0 exactly and the rest a w1 (plus the low part's borrow).
+// DW (OS only): with `dw` high the PE multiplies its own activation a_dw (a depthwise layer: its
+// channel's), not the one flowing along the row; the row's flags still flow with a_in.
 module pe #(parameter AW = 9, parameter WW = 8, parameter MB = 8, parameter WS = 0, parameter LUT_MULT_BITS = 4,
-            parameter DUAL = 0) (
+            parameter DUAL = 0, parameter DW = 0) (
     input  wire                 clk,
     input  wire                 dual,
+    input  wire                 dw,
+    input  wire signed [AW-1:0] a_dw,
     input  wire signed [AW-1:0] a_in,
     input  wire                 a_valid_in,
     input  wire                 a_first_in,
@@ -30,6 +34,13 @@ module pe #(parameter AW = 9, parameter WW = 8, parameter MB = 8, parameter WS =
     // LB: bits of one shift-and-add multiplied weight (the chunk multiplies MB <= LUT_MULT_BITS bits)
     localparam LB = (DUAL != 0) ? 4 : WW;
     wire signed [WW-1:0] mul_b = (WS != 0) ? b_out : b_in;
+    wire signed [AW-1:0] mul_a;
+    generate if (DW != 0) begin : g_dw
+        assign mul_a = dw ? a_dw : a_in;
+    end else begin : g_row_a
+        assign mul_a = a_in;
+        wire _unused_dw = &{1'b0, dw, a_dw};
+    end endgenerate
     wire signed [31:0] product32, product_hi32;
     genvar m;
     generate if (MB <= LUT_MULT_BITS) begin : g_lut
@@ -40,8 +51,8 @@ module pe #(parameter AW = 9, parameter WW = 8, parameter MB = 8, parameter WS =
             always @* begin
                 sum = 0;
                 for (i = 0; i < LB - 1; i = i + 1)
-                    if (wb[i]) sum = sum + ($signed({{LB{a_in[AW-1]}}, a_in}) <<< i);
-                if (wb[LB-1]) sum = sum - ($signed({{LB{a_in[AW-1]}}, a_in}) <<< (LB - 1));
+                    if (wb[i]) sum = sum + ($signed({{LB{mul_a[AW-1]}}, mul_a}) <<< i);
+                if (wb[LB-1]) sum = sum - ($signed({{LB{mul_a[AW-1]}}, mul_a}) <<< (LB - 1));
             end
             if (m == 0) begin : g_lo
                 assign product32 = 32'(sum);
@@ -58,12 +69,12 @@ module pe #(parameter AW = 9, parameter WW = 8, parameter MB = 8, parameter WS =
         wire signed [3:0] w0 = mul_b[3:0];
         wire signed [3:0] w1 = mul_b[7:4];
         wire signed [17:0] b18 = dual ? (18'(w1) <<< 13) + 18'(w0) : 18'(mul_b);
-        wire signed [AW+17:0] p = a_in * b18;
+        wire signed [AW+17:0] p = mul_a * b18;
         wire signed [AW+4:0] hi = p[AW+17:13] + {{(AW+4){1'b0}}, p[12]};
         assign product32 = dual ? 32'($signed(p[12:0])) : 32'(p);
         assign product_hi32 = 32'(hi);
     end else begin : g_dsp
-        wire signed [AW+WW-1:0] p = a_in * mul_b;
+        wire signed [AW+WW-1:0] p = mul_a * mul_b;
         assign product32 = 32'(p);
         assign product_hi32 = 32'sd0;
         wire _unused_dsp = &{1'b0, dual};

@@ -4,9 +4,11 @@
 // fold result. WS: results[R-1][j] (bottom row) carry the column's partial sum; valid_bottom[j]
 // marks them; w_load[j] shifts column j's weights down one row.
 module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, parameter WW = 8, parameter MB = 8,
-                        parameter WS = 0, parameter LUT_MULT_BITS = 4, parameter DUAL = 0) (
+                        parameter WS = 0, parameter LUT_MULT_BITS = 4, parameter DUAL = 0, parameter DW = 0) (
     input  wire                clk,
     input  wire                dual,        // the layer does two MACs per PE (pe.v)
+    input  wire                dw,          // DW: every PE multiplies its own activation (a_direct)
+    input  wire [R*C*AW-1:0]   a_direct,    // PE (i, j)'s, already skewed like a_rows
     input  wire [R*AW-1:0]     a_rows,
     input  wire [R-1:0]        a_valid,
     input  wire [R-1:0]        a_first,
@@ -37,8 +39,8 @@ module systolic_array #(parameter R = 4, parameter C = 4, parameter AW = 9, para
                     assign b_w[0][j] = b_cols[j*WW +: WW];
                     assign p_w[0][j] = 32'sd0;
                 end
-                pe #(.AW(AW), .WW(WW), .MB(MB), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS), .DUAL(DUAL)) u_pe (
-                    .clk(clk), .dual(dual), .a_in(a_w[i][j]), .a_valid_in(v_w[i][j]), .a_first_in(f_w[i][j]),
+                pe #(.AW(AW), .WW(WW), .MB(MB), .WS(WS), .LUT_MULT_BITS(LUT_MULT_BITS), .DUAL(DUAL), .DW(DW)) u_pe (
+                    .clk(clk), .dual(dual), .dw(dw), .a_dw(a_direct[(i*C+j)*AW +: AW]), .a_in(a_w[i][j]), .a_valid_in(v_w[i][j]), .a_first_in(f_w[i][j]),
                     .a_last_in(l_w[i][j]), .b_in(b_w[i][j]), .w_load(w_load[j]), .psum_in(p_w[i][j]),
                     .a_out(a_w[i][j+1]), .a_valid_out(v_w[i][j+1]), .a_first_out(f_w[i][j+1]),
                     .a_last_out(l_w[i][j+1]), .b_out(b_w[i+1][j]), .result(p_w[i+1][j]),

@@ -5,9 +5,9 @@
 // Packed weights (wpack): wra counts weights, the buffer is read at wra / 2, and column j takes
 // nibble j of the bytes read (nibble j + 1 when the row starts at an odd weight), sign-extended;
 // with two MACs per PE (dual) also nibble C + j (+ 1), its second channel, into the high nibble.
-// A depthwise layer on OS keeps only its taps (codesign.cost.model.engine_view): column j takes
-// its byte only in the step of channel j of the fold's window (ch0: the step's channel), the
-// block-diagonal's zeros else. On WS, w0 marks the cycles that shift weights down the columns.
+// A depthwise layer on OS reads a row of taps like any other layer (its PEs read their own
+// activations); on WS only column 0 takes weights, and w0 marks the cycles that shift weights
+// down the columns.
 module weight_columns #(
     parameter C = 4, parameter WW = 8, parameter NB = 8, parameter WGT_BYTES = 4096, parameter AB = 20,
     parameter HAS_PACK = 1, parameter DUAL = 0
@@ -20,12 +20,10 @@ module weight_columns #(
     input  wire              wpack,
     input  wire              dual,
     input  wire [31:0]       n0,         // column 0's output channel
-    input  wire [15:0]       ch0,        // depthwise on OS: the reduction step's channel
     input  wire              v0,         // column 0's operand is valid
     input  wire              w0,         // WS: column 0 shifts its weights down
     input  wire [31:0]       N,
     input  wire              dw_ws,
-    input  wire              dw_os,
     output wire [C*WW-1:0]   b_cols,
     output reg  [C-1:0]      w_load
 );
@@ -57,28 +55,23 @@ module weight_columns #(
 
     // ---- the column stages and operand registers
     wire [31:0] col_n [0:C-1] /* verilator split_var */;
-    wire [15:0] col_c [0:C-1] /* verilator split_var */;
     wire [C-1:0] col_v, col_w;
     wire [31:0] n_hi = N - C;
     assign col_n[0] = n0;
-    assign col_c[0] = ch0;
     assign col_v[0] = v0;
     assign col_w[0] = w0;
     generate for (gj = 0; gj < C; gj = gj + 1) begin : g_cols
         if (gj > 0) begin : g_stage
             reg [31:0] n_r;
-            reg [15:0] c_r;
             reg v_r, w_r;
             always @(posedge clk) begin
                 n_r <= col_n[gj-1] + 1;
-                c_r <= col_c[gj-1];
                 {v_r, w_r} <= {col_v[gj-1], col_w[gj-1]};
             end
             assign col_n[gj] = n_r;
-            assign col_c[gj] = c_r;
             assign {col_v[gj], col_w[gj]} = {v_r, w_r};
         end
-        wire ok = col_v[gj] && (dw_ws ? (gj == 0) : (col_n[gj] < N) && (!dw_os || col_c[gj] == 16'(gj)));
+        wire ok = col_v[gj] && (dw_ws ? (gj == 0) : (col_n[gj] < N));
         wire ok_hi = col_v[gj] && dual && (N > C) && (col_n[gj] < n_hi);   // dual: channel n0 + C + j
         // the weight byte: the buffer's output, delayed gj cycles (dual: two nibbles, each masked)
         wire [7:0] b_q;
