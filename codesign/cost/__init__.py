@@ -156,9 +156,10 @@ def chunk_fpga_resources(design: DesignPoint, family: str | None = "xc7") -> dic
     layers = lambda c: design.layers[c.first_layer:c.last_layer + 1]  # noqa: E731
     pack = arr(lambda c: any(layer.kind in GEMM_KINDS and int(weights_per_byte(layer.w_bits)) == 2 for layer in layers(c)))
     dual = arr(lambda c: any(layer_macs_pe(layer, c) == 2 for layer in layers(c)))
+    dw = arr(lambda c: any(layer.kind == "dwconv" for layer in layers(c)))
     return fpga_resources(arr(lambda c: c.rows), arr(lambda c: c.cols), arr(lambda c: c.mult_bits),
                           arr(lambda c: c.act_buf_kib), arr(lambda c: c.wgt_buf_kib),
-                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7", pack, dual)
+                          arr(lambda c: c.dataflow == "ws"), gemm, vec, add, family or "xc7", pack, dual, dw)
 
 
 def layer_macs_pe(layer: Layer, chunk) -> int:

@@ -67,6 +67,13 @@ FF_PER_PACK_COL = 4
 LUT_PER_DUAL_PE = 62
 LUT_PER_DSP_DUAL_PE = 16
 FF_PER_DUAL_PE = 98
+# a chunk with a depthwise layer on OS (every PE its own activation; docs/verilog.md, "Depthwise on
+# OS"): per PE a 9-bit operand register and the PE's operand select, the rows' C-byte reads (their
+# rotation); per row the operands' skew, delays of 1 .. C - 1 cycles of 9 bits (1 and 2 in
+# flip-flops, longer ones an SRL LUT a bit). Whole tops with an 8 x 8 chunk built with and without
+# it (HAS_DW): +2,698 LUT (320 of them SRLs) and +769 FF.
+LUT_PER_DW_PE = 37
+FF_PER_DW_PE = 9
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
 FF_PER_CHUNK = 441 + 105      # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included; + the DMA's window
 FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
@@ -86,31 +93,37 @@ FF_PER_COL_OPERAND = 11
 
 
 def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1,
-                   family="xc7", pack=1, dual=1) -> dict:
+                   family="xc7", pack=1, dual=1, dw=1) -> dict:
     """dsp, lut, ff, bram36 per chunk (broadcast over candidates); sum over the chunk axis and
     add `top_share(family)` once per design. gemm / vec / add: whether the chunk's layers use
     the array, the vector lanes (pool, add) and the add's input scaling, pack whether a layer has
-    packed (<= 4-bit) weights, dual whether a layer does two MACs per PE (OS chunks only) (the RTL
-    drops what is unused); the defaults are the upper bound. family "ecp5": see `ecp5_resources`."""
+    packed (<= 4-bit) weights, dual whether a layer does two MACs per PE, dw whether a depthwise
+    layer runs on the array (both OS chunks only) (the RTL drops what is unused); the defaults are
+    the upper bound. family "ecp5": see `ecp5_resources`."""
     if family == "ecp5":
-        return ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add, pack, dual)
+        return ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add, pack, dual, dw)
     xp = _xp(rows, cols, mult_bits, act_buf_kib)
     pes = rows * cols
     dsp_mac = mult_bits > LUT_MULT_MAX_BITS
     dsp = gemm * xp.where(dsp_mac, pes, 0) + (REQUANT_DSP + add * ADD_DSP) * cols
     two = dual * (ws == 0)   # the RTL builds the second MAC on OS chunks only
+    own = dw * (ws == 0)     # and the PEs' own activations
     lut_pe = (LUT_PER_PE + xp.where(dsp_mac, 0, LUT_PER_PE_BIT2 * mult_bits * mult_bits * (1 + two))
-              + two * (LUT_PER_DUAL_PE + xp.where(dsp_mac, LUT_PER_DSP_DUAL_PE, 0)))
+              + two * (LUT_PER_DUAL_PE + xp.where(dsp_mac, LUT_PER_DSP_DUAL_PE, 0)) + own * LUT_PER_DW_PE)
     # delay-line bits: (held in flip-flops: delays 1 and 2, in SRLs: one LUT per bit of a longer one)
     dl_ff, dl_srl = 2 * cols - 3 + (cols < 2) * (3 - 2 * cols), cols - 3 + (cols < 3) * (3 - cols)
     delays = gemm * 8 + (ws != 0) * 9
+    own_ff = xp.where(cols > 2, 3, cols - 1)   # a row's depthwise skew: delays 1 .. C - 1 of 9 bits
+    own_srl = maximum(cols - 3, 0)
     lut = (LUT_PER_CHUNK + (ws != 0) * LUT_PER_WS_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols
-           + gemm * (LUT_PER_ROW * rows + lut_pe * pes + pack * LUT_PER_PACK_COL * cols) + delays * dl_srl)
-    ff_pe = FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS) + two * (FF_PER_DUAL_PE + maximum(8 - mult_bits, 0))
+           + gemm * (LUT_PER_ROW * rows + lut_pe * pes + pack * LUT_PER_PACK_COL * cols + own * 9 * rows * own_srl)
+           + delays * dl_srl)
+    ff_pe = (FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS) + two * (FF_PER_DUAL_PE + maximum(8 - mult_bits, 0))
+             + own * FF_PER_DW_PE)
     walkers = (FF_PER_ROW_STAGE * (rows - 1) + FF_PER_ROW_OPERAND * rows
                + FF_PER_COL_STAGE * (cols - 1) + FF_PER_COL_OPERAND * cols)
     ff = (FF_PER_CHUNK + (FF_PER_COL + vec * FF_PER_VEC_LANE) * cols
-          + gemm * (ff_pe * pes + walkers + pack * FF_PER_PACK_COL * cols) + delays * dl_ff)
+          + gemm * (ff_pe * pes + walkers + pack * FF_PER_PACK_COL * cols + own * 9 * rows * own_ff) + delays * dl_ff)
     act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
     bram = (0.5 * (act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048))
             + REC_BRAM36 * cols)
@@ -143,9 +156,9 @@ ECP5_FF_PER_FF = 1.0
 
 
 def ecp5_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1, vec=1, add=1, pack=1,
-                   dual=1) -> dict:
+                   dual=1, dw=1) -> dict:
     """mult18 (MULT18X18D), dp16kd, lut4, ff per chunk on an ECP5 (broadcast like fpga_resources)."""
-    x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add, pack=pack, dual=dual)
+    x = fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws, gemm, vec, add, pack=pack, dual=dual, dw=dw)
     act_banks, act_depth, wgt_banks, wgt_depth = buffer_banks(rows, cols, act_buf_kib, wgt_buf_kib, gemm, add)
     dp16kd = act_banks * ceil_div(act_depth, 2048) + wgt_banks * ceil_div(wgt_depth, 2048) + REC_DP16KD * cols
     return {"mult18": x["dsp"], "dp16kd": dp16kd, "lut4": x["lut"] * ECP5_LUT4_PER_LUT, "ff": x["ff"] * ECP5_FF_PER_FF}
