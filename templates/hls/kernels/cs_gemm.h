@@ -121,22 +121,20 @@ template <class C> struct gemm_engine<C, DF_OS> {
             if (pending && k < C::ROWS) {
                 drain_row(d, sum, q, prev, k, out);
             }
-            a_t a[C::ROWS];
-            a_t own[C::ROWS][C::COLS];
+            a_t a[C::ROWS][C::COLS];
             w_t w[C::COLS];
-#pragma HLS ARRAY_PARTITION variable=a complete
-#pragma HLS ARRAY_PARTITION variable=own complete dim=0
+#pragma HLS ARRAY_PARTITION variable=a complete dim=0
 #pragma HLS ARRAY_PARTITION variable=w complete
-            // a depthwise layer: PE (r, c) multiplies its own activation, channel chan + c of row r's
-            // pixel and tap (the RTL reads C bytes a row); other layers share a[r] along the row
+            // row r's operand along the row; a depthwise layer: PE (r, c) its own activation,
+            // channel chan + c of row r's pixel and tap (the RTL reads C bytes a row)
             const bool dw = d.kind == OP_DWCONV;
             for (int r = 0; r < C::ROWS; r++) {
 #pragma HLS UNROLL
                 const bool in = k < d.k && m0 + r < d.m;
-                a[r] = (in && !dw) ? operand<C>(act[r], d, px[r], t, chan) : a_t(0);
+                const a_t shared = (in && !dw) ? operand<C>(act[r], d, px[r], t, chan) : a_t(0);
                 for (int c = 0; c < C::COLS; c++) {
 #pragma HLS UNROLL
-                    own[r][c] = (in && dw) ? operand<C>(act[r], d, px[r], t, chan + c) : a_t(0);
+                    a[r][c] = (in && dw) ? operand<C>(act[r], d, px[r], t, chan + c) : shared;
                 }
             }
             for (int c = 0; c < C::COLS; c++) {
@@ -144,11 +142,7 @@ template <class C> struct gemm_engine<C, DF_OS> {
                 const bool on = k < d.k && n0 + c < d.n;
                 w[c] = on ? weight<C>(wgt[c], wrow[c] + k * nv, d.flags & W_PACKED) : w_t(0);
             }
-            if (dw) {
-                pe_array_os_own<C, C::ROWS, C::COLS>(acc, own, w);
-            } else {
-                pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
-            }
+            pe_array_os<C, C::ROWS, C::COLS>(acc, a, w);
             advance(t, d);
         }
         for (int c = 0; c < C::COLS; c++) {

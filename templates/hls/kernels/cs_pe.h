@@ -18,24 +18,11 @@ template <class C> struct pe_types {
 };
 
 // Output stationary: PE (r, c) accumulates output pixel r, channel c of the fold; one reduction
-// step a cycle (activation a[r] broadcast along row r, weight w[c] down column c).
+// step a cycle (activation a[r][c]: row r's, the same along the row, or for a depthwise layer the
+// PE's own channel's; weight w[c] down column c).
 template <class C, int ROWS, int COLS>
-void pe_array_os(acc_t acc[ROWS][COLS], const typename pe_types<C>::a_t a[ROWS],
+void pe_array_os(acc_t acc[ROWS][COLS], const typename pe_types<C>::a_t a[ROWS][COLS],
                  const typename pe_types<C>::w_t w[COLS]) {
-#pragma HLS INLINE
-    for (int r = 0; r < ROWS; r++) {
-#pragma HLS UNROLL
-        for (int c = 0; c < COLS; c++) {
-#pragma HLS UNROLL
-            acc[r][c] += (typename pe_types<C>::prod_t)(a[r] * w[c]);
-        }
-    }
-}
-
-// Output stationary, each PE its own activation (a depthwise layer: PE (r, c) on channel n0 + c).
-template <class C, int ROWS, int COLS>
-void pe_array_os_own(acc_t acc[ROWS][COLS], const typename pe_types<C>::a_t a[ROWS][COLS],
-                     const typename pe_types<C>::w_t w[COLS]) {
 #pragma HLS INLINE
     for (int r = 0; r < ROWS; r++) {
 #pragma HLS UNROLL
