@@ -41,6 +41,7 @@ FRAMES = 3
 # backpressure on every channel
 MEMORIES = [(None, None, None, 0), (1, 1, 1, 0), (45, 30, 3, 0), (150, 130, 2, 0), (None, None, None, 25)]
 TARGET_AND_STALLS = [MEMORIES[0], MEMORIES[-1]]
+SLOW_DRAM = (200, 16, 8, 0)   # weight slices load longer than they compute (tests/test_tiling.py's SLOW)
 
 
 def assert_bit_exact(result, n_layers):
@@ -167,10 +168,13 @@ def test_random_tiled_design(tmp_path, index):
     """Random tiled design `index` of this run (seed CODESIGN_SEED + 1000 + index): buffers forced
     small so that layers run in bands of rows, slices of channels or both (sim/designs.py), index 0
     OS inputs_outer + WS weights_outer, index 1 WS inputs_outer + OS weights_outer, each chunk
-    with a layer tiled both ways; 2 frames under the target's latencies, then 25 % backpressure."""
+    with a layer tiled both ways; 2 frames under the target's latencies, then 25 % backpressure;
+    then one frame from a DRAM so slow that double-buffered weight slices wait for the next
+    slice's block (docs/verilog.md, "Double-buffered weight slices")."""
     seed = run_seed() + 1000 + index
     design = random_tiled_design(seed, combo=index)
     tiles = tile_counts(design)
+    assert any(j.double_slices and j.bands > 1 for j in lower(design).layers)
     setups = {(c.dataflow, c.loop_order) for c in design.accelerator.chunks
               if any(s > 1 and b > 1 for s, b in tiles[c.first_layer:c.last_layer + 1])}
     assert setups == [{("os", "inputs_outer"), ("ws", "weights_outer")},
@@ -180,6 +184,7 @@ def test_random_tiled_design(tmp_path, index):
     generate(tmp_path / "design.json", tmp_path / "hw")
     print(f"tiled design seed {seed}: (slices, bands) per layer {tiles}")
     simulate_memories(tmp_path / "hw", design, TARGET_AND_STALLS, frames=2)
+    simulate_memories(tmp_path / "hw", design, [SLOW_DRAM], frames=1)
 
 
 def depthwise_design() -> DesignPoint:

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from codesign.backend import verilog
@@ -19,13 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sim"))
 from designs import random_tiled_design, run_seed  # noqa: E402
 
 MEMORY = MemoryTiming(read_latency=32, write_latency=16, beat_cycles=2)
+SLOW = MemoryTiming(read_latency=200, write_latency=16, beat_cycles=8)   # slices load longer than they compute
 
 
-def row_cycles(f: dict, chunk, bpc: int) -> int:
+def row_cycles(f: dict, chunk, bpc: int, mem: MemoryTiming) -> int:
     """One table row as the engine runs it: its flagged transfers one after another (a look at its
     flags when it has none), its compute, and beside it the next row's parameter prefetch."""
-    read = lambda n: int(transfer_cycles(n, bpc, MEMORY.read_latency, MEMORY.beat_cycles))  # noqa: E731
-    write = lambda n: int(transfer_cycles(n, bpc, MEMORY.write_latency, MEMORY.beat_cycles, write=True))  # noqa: E731
+    read = lambda n: int(transfer_cycles(n, bpc, mem.read_latency, mem.beat_cycles))  # noqa: E731
+    write = lambda n: int(transfer_cycles(n, bpc, mem.write_latency, mem.beat_cycles, write=True))  # noqa: E731
     flags, ws = f["flags"], chunk.dataflow == "ws"
     cycles = (f["num_in"] * read(f["in_bytes"]) if flags & verilog.LOAD_IN else 0) \
         + (read(f["param_bytes"]) if flags & verilog.LOAD_PARAMS else 0) \
@@ -52,13 +54,17 @@ def varied(design, rng):
     return design.model_copy(update={"accelerator": design.accelerator.model_copy(update={"chunks": chunks})})
 
 
-def test_tiled_layer_cycles_are_the_sum_of_their_rows():
+@pytest.mark.parametrize("mem", [MEMORY, SLOW], ids=["memory", "slow"])
+def test_tiled_layer_cycles_are_the_sum_of_their_rows(mem):
+    """Also for double-buffered slices (each row loads the next slice's block beside its compute):
+    under SLOW the loads outlast the compute, in both loop orders."""
     rng = np.random.default_rng(run_seed())
     tiled = checked = 0
+    waits = {False: 0, True: 0}   # double-buffered layers (by weights_outer) whose rows wait for the next block
     for i in range(24):
         design = varied(random_tiled_design(run_seed() + i, combo=i), rng)
         ir = lower(design)
-        cost = evaluate(design, memory=MEMORY)
+        cost = evaluate(design, memory=mem)
         for chunk in ir.chunks:
             jobs = [j for j in ir.layers[chunk.first_layer:chunk.last_layer + 1] if j.tiles_ok]
             if len(jobs) < chunk.last_layer - chunk.first_layer + 1:
@@ -67,11 +73,20 @@ def test_tiled_layer_cycles_are_the_sum_of_their_rows():
             for job in jobs:
                 mine = [f for j, f in rows if j.index == job.index]
                 assert len(mine) == job.slices * job.bands
-                assert sum(row_cycles(f, chunk, ir.dram_bytes_per_cycle) for f in mine) == cost.layer_cycles[job.index], \
+                assert sum(row_cycles(f, chunk, ir.dram_bytes_per_cycle, mem) for f in mine) == cost.layer_cycles[job.index], \
                     (design.name, job.name, job.slices, job.bands, job.weights_outer)
                 tiled += len(mine) > 1
                 checked += 1
+                if job.double_slices and job.bands > 1:
+                    waits[job.weights_outer] += any(row_waits(f, chunk, ir.dram_bytes_per_cycle, mem) for f in mine)
     assert checked > 150 and tiled > 60, (checked, tiled)
+    if mem is SLOW:
+        assert waits[False] > 0 and waits[True] > 0, waits
+
+
+def row_waits(f: dict, chunk, bpc: int, mem: MemoryTiming) -> bool:
+    """The row's prefetch outlasts its compute."""
+    return bool(f["pf_bytes"]) and row_cycles(f, chunk, bpc, mem) > row_cycles({**f, "pf_bytes": 0}, chunk, bpc, mem)
 
 
 def test_torch_prices_tiled_layers_as_numpy():

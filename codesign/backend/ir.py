@@ -90,9 +90,12 @@ class LayerJob(BaseModel):
     w_row: int              # weight bytes per output channel (K; a depthwise layer's taps)
     # tiling (codesign.cost.model.tile_plan): weight slices of slice_ch channels, parameter blocks
     # slice_stride bytes apart; input bands of band_rows output rows; weights_outer: both tiled and
-    # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers
+    # the chunk's loop order is weights_outer; tiles_ok False: no tiling fits the chunk's buffers;
+    # double_slices: two slices fit the weight buffer, and each row loads the next slice's block
+    # while it computes
     slice_ch: int
     slices: int
+    double_slices: bool
     slice_stride: int
     band_rows: int
     bands: int
@@ -178,6 +181,7 @@ def lower(design: DesignPoint) -> HardwareIR:
             in_addrs=[input_addr if j == -1 else out_addrs[j] for j in layer.inputs], out_addr=out_addrs[i],
             param_addr=param_addr, weight_bytes=weight_bytes, record_addr=param_addr + weight_bytes,
             slice_ch=int(plan["slice_ch"][i]) if slices > 1 else layer.out_shape[2], slices=slices,
+            double_slices=bool(plan["double"][i]) and slices > 1,
             slice_stride=slice_stride, band_rows=int(plan["band_rows"][i]), bands=bands,
             weights_outer=bool(ch["weights_outer"][i]) and slices > 1 and bands > 1, tiles_ok=bool(plan["ok"][i]),
             keep_in=bool(keep_in[i]), keep_out=bool(keep_out[i]), pf_in=bool(pf_in[i]), pf_out=bool(pf_out[i]),

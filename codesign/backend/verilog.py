@@ -219,30 +219,39 @@ def chunk_rows(ir: HardwareIR, chunk, keep_on_chip: bool = True) -> list[tuple[L
 
 def rec_depth(jobs: list[LayerJob], cols: int) -> int:
     """Words of a lane's record bank: a power of two that holds any layer's records, and a
-    prefetching layer's and the next one's together, each with a spare row (`place_params`)."""
+    prefetching layer's and the next one's together (two slices' of a double-buffered layer),
+    each with a spare row (`place_params`)."""
     need = [ceil_div(j.out_shape[2], cols) for j in jobs]
     pairs = [a + b + 2 for a, b, j in zip(need, need[1:], jobs) if j.pf_out]
+    pairs += [2 * ceil_div(j.slice_ch, cols) + 2 for j in jobs if j.double_slices]
     return 1 << max(1, (max(need + pairs) - 1).bit_length())
 
 
 def place_params(rows: list[tuple[LayerJob, dict]], chunk, depth: int) -> None:
-    """Parameter prefetch (codesign.cost.model.prefetch): a layer whose parameters the previous
-    layer loads while it computes goes to the other end of the weight buffer (w_off: the top,
-    wgt_buf - its block) and of the record banks (rec_row0: depth - its rows - 1) when the previous
-    one's sit at the bottom, else to the bottom; its row does not load them, and the previous row
-    names the block (pf_*) to load beside its compute. Prefetching layers are untiled (one row).
+    """Parameter prefetch (codesign.cost.model.prefetch, and the double-buffered weight slices of
+    tile_plan): a row whose parameters the previous row loads while it computes (a layer's first
+    row: the layer's pf_in; a later row of a layer with double_slices that loads parameters) goes
+    to the other end of the weight buffer (w_off: the top, wgt_buf - its block) and of the record
+    banks (rec_row0: depth - its rows - 1) from the previous row's block; its row does not load
+    them, and the previous row names the block (pf_*) to load beside its compute. A row that loads
+    no parameters of its own (a later band of a slice) reads them where its predecessor did.
     Each block's records keep the row after them free: a 128-bit beat carries two records, and the
     block's last beat may carry one past its end (rec_ram writes it to the next row)."""
-    top = False
-    for job, f in rows:
-        top = job.pf_in and not top
-        if top:
-            f.update(w_off=chunk.wgt_buf_bytes - align(f["param_bytes"]),
-                     rec_row0=depth - ceil_div(job.out_shape[2], chunk.cols) - 1)
-        if job.pf_in:
+    top, prefetched = False, []
+    for k, (job, f) in enumerate(rows):
+        first = k == 0 or rows[k - 1][0] is not job
+        pre = job.pf_in if first else job.double_slices and bool(f["flags"] & LOAD_PARAMS)
+        prefetched.append(pre)
+        if pre:
+            top = not top
             f["flags"] &= ~LOAD_PARAMS
-    for (job, f), (_, nxt) in zip(rows, rows[1:]):
-        if job.pf_out:
+        elif first or f["flags"] & LOAD_PARAMS:
+            top = False
+        if top:
+            recs = (f["param_bytes"] - f["rec_off"]) // PARAM_RECORD.itemsize
+            f.update(w_off=chunk.wgt_buf_bytes - align(f["param_bytes"]), rec_row0=depth - ceil_div(recs, chunk.cols) - 1)
+    for (_, f), (_, nxt), pre in zip(rows, rows[1:], prefetched[1:]):
+        if pre:
             f.update(pf_addr=nxt["param_addr"], pf_bytes=nxt["param_bytes"], pf_woff=nxt["w_off"],
                      pf_rec_off=nxt["rec_off"], pf_rec_row0=nxt["rec_row0"])
 

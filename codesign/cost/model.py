@@ -373,7 +373,10 @@ def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     per input band (the last band the rest) in `bands` bands, and `ok` (False: no tiling fits).
 
     Weight slices (GEMM layers only): each slice's block, its weights padded to BURST_BYTES then
-    its records, fits wgt_buf; a multiple of C channels where that many fit. Input bands (conv,
+    its records, fits wgt_buf; a multiple of C channels where that many fit. `double`: the slices
+    are double-buffered, each fits half of wgt_buf and two slices' records the record banks, so the
+    next slice's block loads while this one computes (a layer none of whose channels fits half the
+    buffer keeps full-size slices, loaded in turn). Input bands (conv,
     dwconv, maxpool, add): each band's input rows (plus a lead of up to 63 bytes: its DRAM start
     rounded down to a burst) and output rows fit act_buf; band_rows is a multiple of the rows
     that make both a band's output and its input step whole bursts (so every band's transfers
@@ -384,9 +387,16 @@ def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     gemm = L.g > 0
     chans = L.n * L.g
     fits_w = L.w_bytes <= wgt_buf_bytes
-    pack = weights_per_byte(L.w_bits)   # ns channels fit when ceil(ns * w_row / pack) + 8 ns <= wgt_buf - 63
-    ns = pack * (wgt_buf_bytes - (BURST_BYTES - 1)) // (L.w_row + pack * PARAM_BYTES_PER_CHANNEL)
-    ns = xp.where(ns >= cols, ns // cols * cols, ns)
+    pack = weights_per_byte(L.w_bits)
+
+    def slice_channels(space):   # ns channels fit when ceil(ns * w_row / pack) + 8 ns <= space - 63
+        ns = pack * (space - (BURST_BYTES - 1)) // (L.w_row + pack * PARAM_BYTES_PER_CHANNEL)
+        return xp.where(ns >= cols, ns // cols * cols, ns)
+    ns_full, ns_half = slice_channels(wgt_buf_bytes), slice_channels(wgt_buf_bytes // 2)
+    # double-buffered slices: two fit the buffer (and their records the record banks) together,
+    # so each slice's block loads while the previous slice computes
+    dbl = ~fits_w & gemm & (ns_half >= 1) & (2 * ceil_div(ns_half, cols) + 2 <= REC_ROWS)
+    ns = xp.where(dbl, ns_half, ns_full)
     slices = xp.where(fits_w, 1, ceil_div(chans, maximum(ns, 1)))
     ok_w = fits_w | (gemm & (ns >= 1))
 
@@ -400,7 +410,7 @@ def tile_plan(L: LayerArrays, cols, ws, act_buf_bytes, wgt_buf_bytes) -> dict:
     band_rows = xp.where(fits_a, L.out_h, maximum(bh, 1))
     bands = xp.where(fits_a, 1, ceil_div(L.out_h, band_rows))
     return dict(slice_ch=xp.where(fits_w, chans, maximum(ns, 1)), slices=slices, band_rows=band_rows, bands=bands,
-                ok=ok_w & ok_a)
+                double=dbl, ok=ok_w & ok_a)
 
 
 def band_geometry(L: LayerArrays, band_rows, b):
@@ -430,7 +440,10 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     when there is one slice), the band's output stored by its last slice. weights_outer with both
     tiled: for each slice, for each band: the band's input loaded, the slice's weights by the
     first band, the band's output read back from DRAM first by every slice after the first (it
-    holds the earlier slices' channels) and stored by every slice.
+    holds the earlier slices' channels) and stored by every slice. Double-buffered slices
+    (`tile_plan`'s `double`): every row whose successor in the layer loads parameters loads them
+    while it computes instead (the longer of the two, as a prefetching layer), so only the first
+    row loads a block itself, and an inputs_outer row after a band's first loads nothing.
 
     Returns (total, compute, dram) cycles, each broadcast to the common shape.
     """
@@ -446,21 +459,29 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
 
     chans = L.n * L.g
     last_ch = chans - (S - 1) * plan["slice_ch"]
-    params = xp.where(S > 1, (S - 1) * read(slice_param_bytes(L, plan["slice_ch"])) + read(slice_param_bytes(L, last_ch)),
-                      read(L.w_bytes))
+    read_full, read_last = read(slice_param_bytes(L, plan["slice_ch"])), read(slice_param_bytes(L, last_ch))
+    params = xp.where(S > 1, (S - 1) * read_full + read_last, read(L.w_bytes))
     # compute and output transfers: all bands but the last have band_rows rows; full slices and the last
     oh = maximum(L.out_h, 1)
-    compute = outputs = stores = 0
-    for count, r in ((B - 1, bh), (1, xp.where(B > 1, L.out_h - (B - 1) * bh, oh))):
+    dbl = plan["double"]
+    # a double-buffered slice's row computes while the next slice's block loads: the longer of the two
+    stall = lambda c, r: maximum(c + PREFETCH_COMPUTE_LAG, r + PREFETCH_DMA_LAG) - c  # noqa: E731
+    compute = outputs = stores = waits = 0
+    for count, r, last_band in ((B - 1, bh, False), (1, xp.where(B > 1, L.out_h - (B - 1) * bh, oh), True)):
         out_b = L.out_bytes * r // oh
         outputs = outputs + count * read(out_b)
         stores = stores + count * write(out_b)
-        per_band = vector_cycles(cols, L.vec_elems * r // oh, out_b, L.vec_c)
-        for s_count, ch in ((S - 1, plan["slice_ch"]), (1, last_ch)):
-            n_s, g_s = xp.where(L.g > 1, L.n, ch), xp.where(L.g > 1, ch, L.g)
-            per_band = per_band + s_count * (array_cycles(rows, cols, ws, L.m * r // oh, n_s, L.k, g_s, L.macs_pe)
-                                             + xp.where(gemm & ~ws, L.macs_pe * rows, 0))
-        compute = compute + count * per_band
+        row = lambda ch: (array_cycles(rows, cols, ws, L.m * r // oh, xp.where(L.g > 1, L.n, ch),  # noqa: E731
+                                       L.k, xp.where(L.g > 1, ch, L.g), L.macs_pe)
+                          + xp.where(gemm & ~ws, L.macs_pe * rows, 0))
+        c_full, c_last = row(plan["slice_ch"]), row(last_ch)
+        compute = compute + count * (vector_cycles(cols, L.vec_elems * r // oh, out_b, L.vec_c)
+                                     + (S - 1) * c_full + c_last)
+        # slice s prefetches slice s + 1 (the last slice the next band's first, inputs_outer);
+        # weights_outer: only each slice's last band row, whose successor loads parameters
+        to_last = maximum(S - 2, 0) * stall(c_full, read_full) + stall(c_full, read_last)
+        per_band = xp.where(wo, to_last if last_band else 0, to_last + (0 if last_band else stall(c_last, read_full)))
+        waits = waits + xp.where(dbl, count * per_band, 0)
     # input loads: bands fall in four classes (the first, the inner ones: all alike, the last two)
     banded = 0
     for count, b in ((1, 0), (maximum(B - 3, 0), 1), (xp.where(B >= 3, 1, 0), B - 2), (1, B - 1)):
@@ -471,8 +492,10 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
     stores = xp.where(keep_out, 0, stores)
     pf_in, pf_out = prefetch(L, cols, act_buf_bytes, wgt_buf_bytes, first_in_chunk, last_in_chunk)
     params = xp.where(pf_in, 0, params)
-    dram = (xp.where(wo, S, 1) * (inputs + stores) + xp.where((S > 1) & ~wo, B, 1) * params
-            + xp.where(wo, S - 1, 0) * outputs + xp.where(keep_in & pf_in, NO_LOAD_CYCLES, 0))
+    params = xp.where(dbl, read_full, xp.where((S > 1) & ~wo, B, 1) * params)   # double: the first slice only
+    idle_rows = xp.where(keep_in & pf_in, 1, 0) + xp.where(dbl & ~wo, B * (S - 1), 0)   # rows that load nothing
+    dram = (xp.where(wo, S, 1) * (inputs + stores) + params + waits
+            + xp.where(wo, S - 1, 0) * outputs + idle_rows * NO_LOAD_CYCLES)
     # the next layer's parameters load while this one computes: the longer of the two
     busy = xp.where(pf_out, maximum(compute + PREFETCH_COMPUTE_LAG, read(L.next_w) + PREFETCH_DMA_LAG), compute)
     total = xp.where(plan["ok"], busy + dram, INFEASIBLE_CYCLES)
