@@ -52,6 +52,7 @@ LOAD_IN, LOAD_PARAMS, LOAD_OUT, STORE, LAYER_END = 1, 2, 4, 8, 16
 ALL_FLAGS = LOAD_IN | LOAD_PARAMS | STORE | LAYER_END
 W_PACKED = 32   # the row's weights lie two to a byte (codesign.cost.model.weights_per_byte)
 W_DUAL = 64     # the row does two MACs per PE: column j runs channels n0 + j and n0 + C + j (cost.model.pe_macs)
+KEEP_IN1 = 128  # an add's second input is on chip: only the first loads, to base0 (`place_row`)
 
 
 def ceil_div(a: int, b: int) -> int:
@@ -261,8 +262,14 @@ def place_row(f: dict, job: LayerJob, in_off: int, out_top: bool, act_buf_bytes:
     it at in_off, where the previous layer wrote it, and loads nothing; one that keeps its output
     stores nothing. Outputs alternate ends of the buffer: a layer whose input sits at the top
     writes at the bottom (0), one whose input sits at the bottom writes at the top when the next
-    layer keeps it, so each layer needs only its own inputs + output (the fit rule)."""
-    if job.keep_in:
+    layer keeps it, so each layer needs only its own inputs + output (the fit rule). An add keeps
+    its second input (the previous layer's output) at in_off and loads its first right beside it,
+    below when the kept one sits at the top, above when at the bottom: the walker reads the second
+    input in1_off (here in_off - base0, negative in the second case) past the first."""
+    if job.keep_in and job.kind == "add":
+        at = in_off - align(f["in_bytes"]) if in_off else align(f["in_bytes"])
+        f.update(base0=f["base0"] + at, in1_off=in_off - at, flags=f["flags"] | KEEP_IN1)
+    elif job.keep_in:
         f["base0"] += in_off
         f["flags"] &= ~LOAD_IN
     if job.keep_out:

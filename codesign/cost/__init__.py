@@ -61,7 +61,7 @@ def band_figures(layer: Layer) -> dict:
 
 def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
     """The LayerArrays fields `on_chip` and `prefetch` read, from the layer graph: chain_in (the
-    layer's one input is the previous layer's output), chain_out (the next layer chains in, and no
+    layer's one input is the previous layer's output; an add's second one), chain_out (the next layer chains in, and no
     other layer reads this output; the last layer's output is the host's), pf_prev / pf_next (a
     neighbour that may prefetch this layer's parameters / whose parameters this layer may
     prefetch: not an add), and each neighbour's `act_bytes`, parameter bytes and output channels.
@@ -69,7 +69,9 @@ def chain_figures(layers: list[Layer], figs: list[dict]) -> list[dict]:
     need = [int(act_bytes(SimpleNamespace(**f))) for f in figs]
     n = len(layers)
     readers = [[j for j, other in enumerate(layers) if i in other.inputs] for i in range(n)]
-    chain_in = [int(i > 0 and layer.kind != "add" and layer.inputs == [i - 1]) for i, layer in enumerate(layers)]
+    # an add chains in through its second input (its branch; the first, the skip, loads)
+    chain_in = [int(i > 0 and (layer.inputs[-1] == i - 1 and len(layer.inputs) == 2 if layer.kind == "add"
+                               else layer.inputs == [i - 1])) for i, layer in enumerate(layers)]
     out = []
     for i in range(n):
         prev, nxt = (figs[i - 1] if i else None), (figs[i + 1] if i + 1 < n else None)

@@ -165,7 +165,7 @@ class LayerArrays:
     band_ok: object = 0
     dw: object = 0       # 1 for a depthwise layer (G = channels GEMMs of M x 1 x taps; `engine_view` lowers it)
     # activations kept on chip between neighbours (`on_chip`): chain_in 1 when the layer's one input
-    # is the previous layer's output (not an add); chain_out 1 when the next layer chains in and
+    # is the previous layer's output (an add's second input); chain_out 1 when the next layer chains in and
     # reads the only copy anyone needs (no other reader); prev_act / next_act the activation
     # buffer bytes the neighbour needs (`act_bytes`)
     chain_in: object = 0
@@ -335,7 +335,8 @@ def act_bytes(L: LayerArrays):
 
 def on_chip(L: LayerArrays, act_buf_bytes, first_in_chunk, last_in_chunk):
     """(keep_in, keep_out): the layer reads its input from the activation buffer, where the
-    previous layer left it, instead of loading it (keep_in); it does not store its output, which
+    previous layer left it, instead of loading it (keep_in; an add keeps its second input, the
+    previous layer's output, and loads only its first); it does not store its output, which
     only the next layer reads and reads from the buffer (keep_out). Both need the two layers on
     one chunk and each untiled (its inputs and output fit act_buf): the output of a layer whose
     input sits at the bottom of the buffer goes to the top and the next one's output to the
@@ -488,7 +489,7 @@ def layer_cycles(layers: LayerArrays, rows, cols, ws, act_buf_bytes, wgt_buf_byt
         _, lo, hi, lead = band_geometry(L, bh, b)
         banded = banded + count * read((hi - lo) * L.in_row + lead)
     keep_in, keep_out = on_chip(L, act_buf_bytes, first_in_chunk, last_in_chunk)
-    inputs = xp.where(keep_in, 0, n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in)))
+    inputs = xp.where(keep_in, (n_in - 1) * read(L.in_bytes // n_in), n_in * xp.where(B > 1, banded, read(L.in_bytes // n_in)))
     stores = xp.where(keep_out, 0, stores)
     pf_in, pf_out = prefetch(L, cols, act_buf_bytes, wgt_buf_bytes, first_in_chunk, last_in_chunk)
     params = xp.where(pf_in, 0, params)

@@ -61,7 +61,8 @@ module chunk_engine #(
                F_MFOLDS = 36, F_NFOLDS = 37, F_KFOLDS = 38, F_RED = 39,
                F_VGROUPS = 40, F_IN1_SIGNED = 41, F_IY0 = 42, F_WR_OFF = 43, F_FLAGS = 44, F_W_OFF = 45,
                F_REC_ROW0 = 46, F_PF_ADDR = 47, F_PF_BYTES = 48, F_PF_WOFF = 49, F_PF_REC_OFF = 50, F_PF_REC_ROW0 = 51;
-    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4, FL_WPACK = 5, FL_DUAL = 6;   // flag bits
+    localparam FL_IN = 0, FL_PARAMS = 1, FL_OUT = 2, FL_STORE = 3, FL_END = 4, FL_WPACK = 5, FL_DUAL = 6,
+               FL_KEEP1 = 7;   // flag bits (KEEP1: an add's second input is on chip, only the first loads)
     localparam K_DW = 1, K_AVG = 2, K_MAX = 3;   // 0: conv/fc on the array, 4: add
     `define FLD(f) desc[(f)*32 +: 32]
     `define FLD16(f) desc[(f)*32 +: 16]
@@ -80,7 +81,7 @@ module chunk_engine #(
     wire [AB-1:0] out_off = desc[F_OUT_OFF*32 +: AB];   // the output region (the store reads it)
     wire [31:0] wr_off = `FLD(F_WR_OFF);        // where this row's output channel 0 is written
     wire [15:0] row0 = `FLD16(F_IY0);           // the first window row in image rows (a band's)
-    wire [6:0] flags = desc[F_FLAGS*32 +: 7];
+    wire [7:0] flags = desc[F_FLAGS*32 +: 8];
     wire [31:0] mfolds = `FLD(F_MFOLDS), nfolds = `FLD(F_NFOLDS), kfolds = `FLD(F_KFOLDS);
     wire [31:0] red = `FLD(F_RED);
     wire [31:0] vgroups = `FLD(F_VGROUPS);
@@ -190,7 +191,7 @@ module chunk_engine #(
     // every row loads something (codesign.backend.verilog.sub_layer_fields)
     function [2:0] next_load(input [2:0] st);
         if (st == D_IN0 && flags[FL_IN]) next_load = D_IN0;
-        else if (st <= D_IN1 && flags[FL_IN] && `FLD(F_NUM_IN) == 2) next_load = D_IN1;
+        else if (st <= D_IN1 && flags[FL_IN] && `FLD(F_NUM_IN) == 2 && !flags[FL_KEEP1]) next_load = D_IN1;
         else if (st <= D_PARAMS && flags[FL_PARAMS]) next_load = D_PARAMS;
         else if (st <= D_OUT && flags[FL_OUT]) next_load = D_OUT;
         else next_load = D_NONE;
@@ -583,7 +584,10 @@ module chunk_engine #(
                     dma_to_dram <= (go_step == D_STORE);
                     dma_step <= go_step;
                     case (go_step)
-                        D_IN0: begin dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_buf_off <= 0; dma_nbytes <= `FLD(F_IN_BYTES); end
+                        D_IN0: begin   // KEEP1: the first input goes where the walker reads it, beside the kept one
+                            dma_dram_addr <= act_base + `FLD(F_IN0_ADDR); dma_nbytes <= `FLD(F_IN_BYTES);
+                            dma_buf_off <= flags[FL_KEEP1] ? base0[AB-1:0] : {AB{1'b0}};
+                        end
                         D_IN1: begin dma_dram_addr <= act_base + `FLD(F_IN1_ADDR); dma_buf_off <= in1_off[AB-1:0]; dma_nbytes <= `FLD(F_IN_BYTES); end
                         D_PARAMS: begin dma_dram_addr <= param_base + `FLD(F_PARAM_ADDR); dma_buf_off <= w_off[AB-1:0]; dma_nbytes <= `FLD(F_PARAM_BYTES); end
                         default: begin dma_dram_addr <= act_base + `FLD(F_OUT_ADDR); dma_buf_off <= out_off; dma_nbytes <= `FLD(F_OUT_BYTES); end
