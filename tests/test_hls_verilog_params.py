@@ -70,8 +70,8 @@ def test_hls_and_verilog_agree_on_every_parameter(tmp_path, name):
     # HLS rows are verilog.chunk_rows without that (every layer through DRAM)
     hls_tables = parse_hls_tables((tmp_path / "hls" / "params.h").read_text())
     assert sorted(hls_tables) == sorted(tables)
-    placement = {"flags", "base0", "out_off", "wr_off", "w_off", "rec_row0", "pf_addr", "pf_bytes", "pf_woff",
-                 "pf_rec_off", "pf_rec_row0"}
+    placement = {"flags", "base0", "in1_off", "out_off", "wr_off", "w_off", "rec_row0", "pf_addr", "pf_bytes",
+                 "pf_woff", "pf_rec_off", "pf_rec_row0"}
     for c, rows in hls_tables.items():
         words = [{f: v & 0xFFFFFFFF for f, v in row.items()} for row in rows]
         assert [{f: w[f] for f in w if f not in placement} for w in words] == \

@@ -29,7 +29,8 @@ def row_cycles(f: dict, chunk, bpc: int, mem: MemoryTiming) -> int:
     read = lambda n: int(transfer_cycles(n, bpc, mem.read_latency, mem.beat_cycles))  # noqa: E731
     write = lambda n: int(transfer_cycles(n, bpc, mem.write_latency, mem.beat_cycles, write=True))  # noqa: E731
     flags, ws = f["flags"], chunk.dataflow == "ws"
-    cycles = (f["num_in"] * read(f["in_bytes"]) if flags & verilog.LOAD_IN else 0) \
+    kept = 1 if flags & verilog.KEEP_IN1 else 0     # an add's second input on chip
+    cycles = ((f["num_in"] - kept) * read(f["in_bytes"]) if flags & verilog.LOAD_IN else 0) \
         + (read(f["param_bytes"]) if flags & verilog.LOAD_PARAMS else 0) \
         + (read(f["out_bytes"]) if flags & verilog.LOAD_OUT else 0) \
         + (write(f["out_bytes"]) if flags & verilog.STORE else 0)

@@ -74,6 +74,12 @@ FF_PER_DUAL_PE = 98
 # it (HAS_DW): +2,698 LUT (320 of them SRLs) and +769 FF.
 LUT_PER_DW_PE = 37
 FF_PER_DW_PE = 9
+# and per array row of such a chunk: fitted on the default searched design's whole top (32x8, 16x16
+# and 16x4 OS chunks, all with depthwise layers; synth_xilinx 101,957 LUT, the model without this
+# term 71,799) and the same top with its first chunk at 16 rows (85,738 against 62,183): 16 rows of
+# 8 columns cost 16,219 LUT where the per-PE terms gave 9,616, and the totals miss 471 and 491 LUT
+# a row. The fits above came from tops of 2..8 rows, which could not separate it from the PE terms.
+LUT_PER_DW_ROW = 470
 LUT_PER_PE_BIT2 = 2.6        # a shift-and-add multiplier of b <= LUT_MULT_MAX_BITS bits: 2.6 b^2 more
 FF_PER_CHUNK = 441 + 105      # refitted (least squares of the per-chunk residual) on the whole tops of both examples and random_design(100, 2), buffers included; + the DMA's window
 FF_PER_COL = 92              # 70 before the block-RAM buffers, - 32 (no channel register), + 54 (the record register)
@@ -116,7 +122,8 @@ def fpga_resources(rows, cols, mult_bits, act_buf_kib, wgt_buf_kib, ws=0, gemm=1
     own_ff = xp.where(cols > 2, 3, cols - 1)   # a row's depthwise skew: delays 1 .. C - 1 of 9 bits
     own_srl = maximum(cols - 3, 0)
     lut = (LUT_PER_CHUNK + (ws != 0) * LUT_PER_WS_CHUNK + (LUT_PER_COL + vec * LUT_PER_VEC_LANE) * cols
-           + gemm * (LUT_PER_ROW * rows + lut_pe * pes + pack * LUT_PER_PACK_COL * cols + own * 9 * rows * own_srl)
+           + gemm * ((LUT_PER_ROW + own * LUT_PER_DW_ROW) * rows + lut_pe * pes + pack * LUT_PER_PACK_COL * cols
+                     + own * 9 * rows * own_srl)
            + delays * dl_srl)
     ff_pe = (FF_PER_PE_OS + (ws != 0) * (FF_PER_PE_WS - FF_PER_PE_OS) + two * (FF_PER_DUAL_PE + maximum(8 - mult_bits, 0))
              + own * FF_PER_DW_PE)
